@@ -1,0 +1,41 @@
+{
+  # GRIDWIRE_SANITIZE=1 npm run build → ASan+UBSan build (load it with LD_PRELOAD=$(gcc -print-file-name=libasan.so)).
+  "variables": {
+    "sanitize%": "<!(node -p \"process.env.GRIDWIRE_SANITIZE === '1' ? 1 : 0\")",
+    "crypto_sources": [
+      "native/crypto/provider.cc",
+      "native/crypto/crypto.cc",
+      "native/crypto/aead.cc",
+      "native/crypto/arx.cc",
+      "native/crypto/hash.cc",
+      "native/crypto/curve.cc",
+      "native/crypto/secretbox.cc"
+    ]
+  },
+  "target_defaults": {
+    "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+    "cflags_cc": ["-std=c++20", "-fno-exceptions", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+    "cflags": ["-fvisibility=hidden", "-O2"],
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "conditions": [
+      ["sanitize==1", {
+        "cflags": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"],
+        "cflags_cc": ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"],
+        "ldflags": ["-fsanitize=address,undefined"]
+      }]
+    ]
+  },
+  "targets": [
+    {
+      "target_name": "gridwire",
+      "sources": [
+        "<@(crypto_sources)",
+        "native/addon/args.cc",
+        "native/addon/crypto_binding.cc",
+        "native/addon/module.cc"
+      ],
+      "ldflags": ["-Wl,--exclude-libs,ALL", "-Wl,-Bsymbolic"]
+    }
+  ]
+}

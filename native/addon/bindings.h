@@ -1,0 +1,10 @@
+// The groups of functions the addon exports; module.cc assembles them.
+#pragma once
+
+#include <napi.h>
+
+namespace gw::addon {
+
+Napi::Object crypto_exports(Napi::Env env);
+
+}  // namespace gw::addon

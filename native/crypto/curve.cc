@@ -1,0 +1,102 @@
+#include "curve.h"
+
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+
+#include <cstring>
+#include <memory>
+
+#include "hash.h"
+
+namespace gw::crypto {
+
+namespace {
+
+struct PkeyFree {
+  void operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
+};
+using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+Pkey raw_private(int type, const uint8_t* key) { return Pkey(EVP_PKEY_new_raw_private_key(type, nullptr, key, 32)); }
+Pkey raw_public(int type, const uint8_t* key) { return Pkey(EVP_PKEY_new_raw_public_key(type, nullptr, key, 32)); }
+
+bool public_of(int type, const uint8_t* priv, uint8_t* pub) {
+  Pkey k = raw_private(type, priv);
+  size_t len = 32;
+  return k && EVP_PKEY_get_raw_public_key(k.get(), pub, &len) == 1 && len == 32;
+}
+
+}  // namespace
+
+void x25519_clamp(uint8_t key[kKeyLen]) {
+  key[0] &= 248;
+  key[31] = (key[31] & 127) | 64;
+}
+
+bool x25519_public(const uint8_t priv[kKeyLen], uint8_t pub[kKeyLen]) { return public_of(EVP_PKEY_X25519, priv, pub); }
+
+bool x25519(const uint8_t priv[kKeyLen], const uint8_t peer_pub[kKeyLen], uint8_t shared[kKeyLen]) {
+  Pkey self = raw_private(EVP_PKEY_X25519, priv), peer = raw_public(EVP_PKEY_X25519, peer_pub);
+  if (!self || !peer) return false;
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(self.get(), nullptr));
+  size_t len = kKeyLen;
+  // OpenSSL itself fails the derivation when the result is all zeros (a small-order peer key).
+  return ctx && EVP_PKEY_derive_init(ctx.get()) == 1 && EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) == 1 &&
+         EVP_PKEY_derive(ctx.get(), shared, &len) == 1 && len == kKeyLen;
+}
+
+bool ed25519_public(const uint8_t seed[kEd25519SeedLen], uint8_t pub[kKeyLen]) {
+  return public_of(EVP_PKEY_ED25519, seed, pub);
+}
+
+bool ed25519_sign(const uint8_t seed[kEd25519SeedLen], const uint8_t* msg, size_t len, uint8_t sig[kEd25519SigLen]) {
+  Pkey k = raw_private(EVP_PKEY_ED25519, seed);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  size_t sig_len = kEd25519SigLen;
+  return k && ctx && EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) == 1 &&
+         EVP_DigestSign(ctx.get(), sig, &sig_len, msg, len) == 1 && sig_len == kEd25519SigLen;
+}
+
+bool ed25519_verify(const uint8_t pub[kKeyLen], const uint8_t* msg, size_t len, const uint8_t sig[kEd25519SigLen]) {
+  Pkey k = raw_public(EVP_PKEY_ED25519, pub);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  return k && ctx && EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) == 1 &&
+         EVP_DigestVerify(ctx.get(), sig, kEd25519SigLen, msg, len) == 1;
+}
+
+bool ed25519_seed_to_x25519(const uint8_t seed[kEd25519SeedLen], uint8_t out[kKeyLen]) {
+  uint8_t h[64];
+  bool ok = sha512(seed, kEd25519SeedLen, h);
+  std::memcpy(out, h, kKeyLen);
+  x25519_clamp(out);
+  wipe(h, sizeof h);
+  return ok;
+}
+
+bool ed25519_public_to_x25519(const uint8_t pub[kKeyLen], uint8_t out[kKeyLen]) {
+  // Public values only, off the data path: OpenSSL's BIGNUM arithmetic is simpler to trust than a
+  // hand-written field implementation.
+  uint8_t be[kKeyLen];
+  for (size_t i = 0; i < kKeyLen; i++) be[i] = pub[kKeyLen - 1 - i];
+  be[0] &= 0x7f;  // the sign bit of x
+  BN_CTX* ctx = BN_CTX_new();
+  if (!ctx) return false;
+  BN_CTX_start(ctx);
+  BIGNUM *p = BN_CTX_get(ctx), *y = BN_CTX_get(ctx), *num = BN_CTX_get(ctx), *den = BN_CTX_get(ctx);
+  bool ok = den && BN_set_word(p, 1) && BN_lshift(p, p, 255) && BN_sub_word(p, 19) &&
+            BN_bin2bn(be, kKeyLen, y) && BN_cmp(y, p) < 0 && BN_add(num, y, BN_value_one()) &&
+            BN_mod_sub(den, BN_value_one(), y, p, ctx) && !BN_is_zero(den) &&
+            BN_mod_inverse(den, den, p, ctx) && BN_mod_mul(num, num, den, p, ctx) &&
+            BN_bn2lebinpad(num, out, kKeyLen) == static_cast<int>(kKeyLen);
+  BN_CTX_end(ctx);
+  BN_CTX_free(ctx);
+  return ok;
+}
+
+}  // namespace gw::crypto

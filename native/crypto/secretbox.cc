@@ -1,0 +1,81 @@
+#include "secretbox.h"
+
+#include <openssl/evp.h>
+
+#include <cstring>
+
+#include "arx.h"
+#include "curve.h"
+#include "provider.h"
+
+namespace gw::crypto {
+
+namespace {
+
+EVP_MAC_CTX* poly_ctx() {
+  thread_local struct Holder {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(algo::poly1305);
+    ~Holder() { EVP_MAC_CTX_free(ctx); }
+  } h;
+  return h.ctx;
+}
+
+bool poly1305(const uint8_t key[32], const uint8_t* in, size_t len, uint8_t tag[16]) {
+  EVP_MAC_CTX* ctx = poly_ctx();
+  size_t out = 0;
+  return ctx && EVP_MAC_init(ctx, key, 32, nullptr) == 1 && (len == 0 || EVP_MAC_update(ctx, in, len) == 1) &&
+         EVP_MAC_final(ctx, tag, &out, 16) == 1 && out == 16;
+}
+
+// XSalsa20 as NaCl uses it: the first 32 bytes of keystream become the Poly1305 key and the message is
+// enciphered with the keystream from byte 32 on.
+struct Stream {
+  uint8_t subkey[32];
+  uint8_t block0[64] = {};
+  const uint8_t* nonce8;
+  Stream(const uint8_t key[32], const uint8_t nonce[24]) : nonce8(nonce + 16) {
+    hsalsa20(key, nonce, subkey);
+    salsa20_xor(subkey, nonce8, 0, block0, sizeof block0);
+  }
+  ~Stream() {
+    wipe(subkey, sizeof subkey);
+    wipe(block0, sizeof block0);
+  }
+  void apply(uint8_t* data, size_t len) const {
+    size_t head = len < 32 ? len : 32;
+    for (size_t i = 0; i < head; i++) data[i] ^= block0[32 + i];
+    if (len > head) salsa20_xor(subkey, nonce8, 1, data + head, len - head);
+  }
+};
+
+}  // namespace
+
+bool secretbox_seal(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* in, size_t len,
+                    uint8_t* out) {
+  Stream s(key, nonce);
+  uint8_t* ct = out + kBoxOverhead;
+  if (ct != in) std::memmove(ct, in, len);
+  s.apply(ct, len);
+  return poly1305(s.block0, ct, len, out);
+}
+
+bool secretbox_open(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* in, size_t len,
+                    uint8_t* out) {
+  Stream s(key, nonce);
+  uint8_t tag[kTagLen];
+  if (!poly1305(s.block0, in + kBoxOverhead, len, tag) || !equal(tag, in, kTagLen)) return false;
+  if (out != in + kBoxOverhead) std::memmove(out, in + kBoxOverhead, len);
+  s.apply(out, len);
+  return true;
+}
+
+bool box_beforenm(const uint8_t peer_pub[kKeyLen], const uint8_t priv[kKeyLen], uint8_t shared[kKeyLen]) {
+  static const uint8_t zero[16] = {};
+  uint8_t dh[kKeyLen];
+  bool ok = x25519(priv, peer_pub, dh);
+  if (ok) hsalsa20(dh, zero, shared);
+  wipe(dh, sizeof dh);
+  return ok;
+}
+
+}  // namespace gw::crypto

@@ -1,0 +1,67 @@
+// Loads the compiled addon and declares its exact TypeScript interface: the single source of the
+// TS↔C++ contract. Everything above this file uses typed wrappers, never the raw addon.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Bytes = Uint8Array;
+
+export interface NativeCrypto {
+  chachaSeal(key: Bytes, nonce: Bytes, ad: Bytes, plaintext: Bytes): Buffer;
+  /** Throws when the ciphertext, tag, nonce or AD do not authenticate. */
+  chachaOpen(key: Bytes, nonce: Bytes, ad: Bytes, sealed: Bytes): Buffer;
+  xchachaSeal(key: Bytes, nonce: Bytes, ad: Bytes, plaintext: Bytes): Buffer;
+  xchachaOpen(key: Bytes, nonce: Bytes, ad: Bytes, sealed: Bytes): Buffer;
+  /** NaCl secretbox: returns tag ‖ ciphertext. */
+  secretboxSeal(key: Bytes, nonce: Bytes, plaintext: Bytes): Buffer;
+  secretboxOpen(key: Bytes, nonce: Bytes, boxed: Bytes): Buffer;
+  /** NaCl crypto_box_beforenm(peerPublic, privateKey). */
+  boxBeforenm(peerPublic: Bytes, privateKey: Bytes): Buffer;
+  x25519(privateKey: Bytes, peerPublic: Bytes): Buffer;
+  x25519Public(privateKey: Bytes): Buffer;
+  ed25519Public(seed: Bytes): Buffer;
+  ed25519Sign(seed: Bytes, message: Bytes): Buffer;
+  ed25519Verify(publicKey: Bytes, message: Bytes, signature: Bytes): boolean;
+  ed25519SeedToX25519(seed: Bytes): Buffer;
+  ed25519PublicToX25519(publicKey: Bytes): Buffer;
+  hchacha20(key: Bytes, nonce16: Bytes): Buffer;
+  hsalsa20(key: Bytes, nonce16: Bytes): Buffer;
+  blake2s(data: Bytes): Buffer;
+  /** Keyed BLAKE2s with a 16-byte output (WireGuard mac1/mac2); key 1..32 bytes. */
+  blake2sMac(key: Bytes, data: Bytes): Buffer;
+  hmacBlake2s(key: Bytes, data: Bytes): Buffer;
+  kdf(chainingKey: Bytes, input: Bytes, n: 1 | 2 | 3): Buffer[];
+  /** BLAKE2b-512; an empty key means unkeyed. */
+  blake2b512(key: Bytes, data: Bytes): Buffer;
+  randomBytes(length: number): Buffer;
+  /** Seals (open=0) or opens (open=1) `iterations` packets of `size` bytes natively; returns nanoseconds. */
+  aeadLoop(key: Bytes, size: number, iterations: number, open: 0 | 1): number;
+}
+
+export interface NativeAddon {
+  crypto: NativeCrypto;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'gridwire') return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('gridwire: cannot find the package root to load the native addon');
+    dir = up;
+  }
+}
+
+function load(): NativeAddon {
+  const root = packageRoot();
+  const candidates = ['build/Release/gridwire.node', 'build/Debug/gridwire.node'].map((p) => join(root, p));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(`gridwire: native addon not built (looked for ${candidates.join(', ')}); run 'npm install' or 'npm run build'`);
+  }
+  return createRequire(import.meta.url)(found) as NativeAddon;
+}
+
+export const native: NativeAddon = load();
