@@ -7,13 +7,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   genkey: () => import('./cli/genkey.js'),
   pubkey: () => import('./cli/pubkey.js'),
   genpsk: () => import('./cli/genpsk.js'),
-  planetary: () => import('./cli/planetary.js'),
-  wg: () => import('./cli/wg.js'),
-  show: () => import('./cli/show.js'),
-  up: () => import('./cli/up.js'),
-  down: () => import('./cli/down.js'),
   demo: () => import('./cli/demo.js'),
-  bench: () => import('./cli/bench.js'),
 };
 
 function usage(): string {
@@ -31,16 +25,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`gridwire: unknown command '${name}'\n${usage()}`);
     return 2;
   }
-  let mod: { default: Command };
-  try {
-    mod = await load();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      process.stderr.write(`gridwire: '${name}' is not implemented yet\n`);
-      return 2;
-    }
-    throw err;
-  }
+  const mod = await load();
   return mod.default.run(rest);
 }
 

@@ -1,0 +1,17 @@
+/**
+ * Thrown for key material that cannot be used. The message is a complete, lower-case sentence
+ * fragment fit to follow "gridwire: " on one line, and never contains the key itself.
+ */
+export class KeyFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyFormatError';
+  }
+}
+
+export function expectLength(key: Uint8Array, length: number, what: string): Uint8Array {
+  if (key.length !== length) {
+    throw new KeyFormatError(`${what} has the wrong length: ${key.length} bytes, expected ${length}`);
+  }
+  return key;
+}
