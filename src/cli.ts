@@ -7,6 +7,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   genkey: () => import('./cli/genkey.js'),
   pubkey: () => import('./cli/pubkey.js'),
   genpsk: () => import('./cli/genpsk.js'),
+  wg: () => import('./cli/wg.js'),
   demo: () => import('./cli/demo.js'),
 };
 

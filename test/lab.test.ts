@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,10 @@ function fakeTest(): Gate & { skipped: string[]; said: string[] } {
   const skipped: string[] = [];
   const said: string[] = [];
   return { name: 'fake', skipped, said, skip: (m) => void skipped.push(m ?? ''), diagnostic: (m) => void said.push(m) };
+}
+
+function sessionOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[3]);
 }
 
 function netnsList(): string {
@@ -188,15 +192,22 @@ test('cleanup kills the lab processes and deletes its namespaces when the body t
         const d = lab.spawn('y', ['sh', '-c', 'setsid sleep 1000 >/dev/null 2>&1 & echo $!']);
         const daemon = Number((await d.waitForOutput(/^(\d+)$/m, 5000))[1]);
         await d.exited;
-        pids = [p.pid, daemon];
+        // One that keeps the lab's stdout pipe open must not make cleanup wait for it.
+        const holder = lab.spawn('y', ['sh', '-c', 'setsid sleep 1000 & echo $!']);
+        const held = Number((await holder.waitForOutput(/^(\d+)$/m, 5000))[1]);
+        // $! is printed right after the fork; only once setsid has run is the daemon out of the group.
+        await lab.waitFor(() => sessionOf(daemon) === daemon && sessionOf(held) === held, 5000, 'setsid');
+        pids = [p.pid, daemon, held];
         assert.ok(pids.every(pidAlive));
         throw new Error('body failed on purpose');
       }),
       /body failed on purpose/,
     );
+    // Already gone here, not only once the subtest's after-hooks have run.
+    assert.doesNotMatch(netnsList(), new RegExp(`^${prefix}`, 'm'));
   });
   assert.match(prefix, /^gw-\d+-\d+-$/);
-  assert.equal(pids.length, 2);
+  assert.equal(pids.length, 3);
   assert.deepEqual(pids.filter(pidAlive), []);
   assert.doesNotMatch(netnsList(), new RegExp(`^${prefix}`, 'm'));
 });

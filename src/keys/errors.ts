@@ -1,6 +1,6 @@
 /**
- * Thrown for key material that cannot be used. The message is a complete, lower-case sentence
- * fragment fit to follow "gridwire: " on one line, and never contains the key itself.
+ * Thrown for key material that cannot be used. The message is one lower-case line, fit to follow
+ * "gridwire: ", and quotes at most one character of the key.
  */
 export class KeyFormatError extends Error {
   constructor(message: string) {

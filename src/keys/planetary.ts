@@ -25,7 +25,8 @@ export function parsePlanetaryPrivateKey(hex: string): Uint8Array {
   if (bad >= 0) throw new KeyFormatError(`${what} is not hex: unexpected character at position ${bad + 1}`);
   if (hex.length !== 2 * PLANETARY_PRIVATE_KEY_LENGTH) {
     throw new KeyFormatError(
-      `${what} has the wrong length: ${hex.length} hex digits, expected ${2 * PLANETARY_PRIVATE_KEY_LENGTH} (${PLANETARY_PRIVATE_KEY_LENGTH} bytes: seed then public key)`,
+      `${what} has the wrong length: ${hex.length} hex digits, expected ${2 * PLANETARY_PRIVATE_KEY_LENGTH} ` +
+        `(${PLANETARY_PRIVATE_KEY_LENGTH} bytes: seed then public key)`,
     );
   }
   const key = hexToBytes(hex.toLowerCase());
@@ -58,8 +59,8 @@ export function addressBytesForKey(publicKey: Uint8Array): Uint8Array {
   while (ones < 256 && bit(ones) === 1) ones++;
   const address = new Uint8Array(16);
   address[0] = 0x02;
-  // Yggdrasil keeps the count in a byte without checking; an all-zero key wraps to 0.
-  address[1] = ones & 0xff;
+  // Stored in a byte without a check, as yggdrasil does: an all-zero key's 256 wraps to 0.
+  address[1] = ones;
   for (let src = ones + 1, dst = 16; src + 8 <= 256 && dst < 128; src += 8, dst += 8) {
     let byte = 0;
     for (let k = 0; k < 8; k++) byte = (byte << 1) | bit(src + k);

@@ -46,7 +46,8 @@ export function decodeKey(text: string): Uint8Array {
   if (text.length === 0) throw new KeyFormatError('key is empty');
   const bad = text.search(/[^A-Za-z0-9+/=]/);
   if (bad >= 0) {
-    throw new KeyFormatError(`key is not base64: unexpected ${describeChar(text.codePointAt(bad)!)} at position ${bad + 1}`);
+    const found = describeChar(text.codePointAt(bad)!);
+    throw new KeyFormatError(`key is not base64: unexpected ${found} at position ${bad + 1}`);
   }
   const pad = text.indexOf('=');
   if (!/^[^=]*={0,2}$/.test(text) || (pad >= 0 && text.length % 4 !== 0)) {

@@ -39,8 +39,82 @@ export interface NativeCrypto {
   aeadLoop(key: Bytes, size: number, iterations: number, open: 0 | 1): number;
 }
 
+export interface NativePrefix {
+  address: Uint8Array;
+  bits: number;
+}
+
+export interface NativeEndpoint {
+  address: Uint8Array;
+  port: number;
+}
+
+/** One peer's part of an atomic configuration change (mirrors the UAPI peer section). */
+export interface NativeWgPeerChange {
+  publicKey: Uint8Array;
+  remove: boolean;
+  updateOnly: boolean;
+  presharedKey?: Uint8Array | null;
+  endpoint?: NativeEndpoint;
+  persistentKeepalive?: number;
+  replaceAllowedIps: boolean;
+  addAllowedIps: NativePrefix[];
+  removeAllowedIps: NativePrefix[];
+}
+
+export interface NativeWgChange {
+  privateKey?: Uint8Array | null;
+  listenPort?: number;
+  fwmark?: number;
+  replacePeers: boolean;
+  peers: NativeWgPeerChange[];
+}
+
+export interface NativeWgPeerInfo {
+  publicKey: Buffer;
+  presharedKey: Buffer | null;
+  endpoint: string | null;
+  /** Wall-clock time of the last completed handshake; 0/0 when none. */
+  lastHandshakeSec: number;
+  lastHandshakeNsec: number;
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  persistentKeepalive: number;
+  allowedIps: NativePrefix[];
+}
+
+export interface NativeWgEvent {
+  type: 'handshake' | 'endpoint' | 'expired' | 'interface-gone' | 'error';
+  peer?: string;
+  detail?: string;
+}
+
+export interface NativeWgOptions {
+  /** TUN interface to create; omitted for an engine without a TUN (tests, bench --no-tun). */
+  tunName?: string;
+  mtu?: number;
+  onEvent: (event: NativeWgEvent) => void;
+  /** Test hook: divides every protocol time constant (never for a real peer's timers). */
+  timeScale?: number;
+}
+
+export interface NativeWgEngine {
+  /** Applies the whole change or throws (err.errno = -22 invalid, -98 bind failure) having changed nothing. */
+  configure(change: NativeWgChange): void;
+  privateKey(): Buffer | null;
+  listenPort(): number;
+  fwmark(): number;
+  peers(): NativeWgPeerInfo[];
+  /** Device-wide counters: drops by reason, events dropped, and the like. */
+  counters(): Record<string, number>;
+  close(): void;
+}
+
 export interface NativeAddon {
   crypto: NativeCrypto;
+  WgEngine: new (options: NativeWgOptions) => NativeWgEngine;
 }
 
 function packageRoot(): string {

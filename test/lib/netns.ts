@@ -106,7 +106,7 @@ export type PeerName = keyof typeof peers;
 
 /** Absolute path of a reference peer binary; GRIDWIRE_PEERS_DIR overrides /opt/gridwire-peers. */
 export function peerPath(name: PeerName, env: Env = process.env): string {
-  const resolve = peers[name];
+  const resolve = Object.hasOwn(peers, name) ? peers[name] : undefined;
   if (!resolve) throw new Error(`unknown peer '${String(name)}'; known: ${Object.keys(peers).join(', ')}`);
   return resolve(env.GRIDWIRE_PEERS_DIR || '/opt/gridwire-peers');
 }
@@ -164,9 +164,13 @@ export class LabProcess {
   readonly pid: number;
   stdout = '';
   stderr = '';
-  /** Set once the process has exited. */
+  /** Set once the process has exited and its output is complete. */
   result: ExecResult | undefined;
+  /** Resolves once the process has exited and its stdout/stderr have closed. */
   readonly exited: Promise<ExecResult>;
+  // The process itself is gone; its pipes may still be held open by a daemon it left behind.
+  private readonly gone: Promise<ExecResult>;
+  private hasExited = false;
 
   constructor(
     readonly child: ChildProcess,
@@ -178,8 +182,13 @@ export class LabProcess {
     this.pid = child.pid;
     child.stdout?.setEncoding('utf8').on('data', (s: string) => (this.stdout += s));
     child.stderr?.setEncoding('utf8').on('data', (s: string) => (this.stderr += s));
+    this.gone = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        this.hasExited = true;
+        resolve({ code, signal, stdout: this.stdout, stderr: this.stderr });
+      });
+    });
     this.exited = new Promise((resolve) => {
-      // 'close' rather than 'exit': it fires after stdout/stderr are drained.
       child.on('close', (code, signal) => {
         this.result = { code, signal, stdout: this.stdout, stderr: this.stderr };
         resolve(this.result);
@@ -188,7 +197,7 @@ export class LabProcess {
   }
 
   get running(): boolean {
-    return this.result === undefined;
+    return !this.hasExited;
   }
 
   /** Resolves with the match once stdout+stderr matches `re`; rejects on timeout or exit without a match. */
@@ -221,13 +230,15 @@ export class LabProcess {
     });
   }
 
-  /** SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once the process is gone. */
+  /**
+   * SIGTERM to the whole process group, SIGKILL after `graceMs`; resolves once the process is gone
+   * (not waiting for its pipes, which a daemon outside the group may hold; Lab.cleanup() gets those).
+   */
   async kill(graceMs = 2000): Promise<ExecResult> {
-    if (!this.running) return this.exited as Promise<ExecResult>;
-    signalGroup(this.pid, 'SIGTERM');
+    if (this.running) signalGroup(this.pid, 'SIGTERM');
     const timer = setTimeout(() => signalGroup(this.pid, 'SIGKILL'), graceMs);
     try {
-      return await this.exited;
+      return await this.gone;
     } finally {
       clearTimeout(timer);
     }
@@ -266,7 +277,7 @@ export class Lab {
   readonly prefix: string;
   private readonly namespaces = new Set<string>();
   private readonly procs = new Set<LabProcess>();
-  private cleaned = false;
+  private closing: Promise<void> | undefined;
 
   constructor() {
     this.prefix = `gw-${process.pid}-${++labCounter}-`;
@@ -367,45 +378,40 @@ export class Lab {
    * Kills the process groups this lab started, then anything still inside its namespaces (a daemon that
    * left its group, e.g. wireguard-go without -f), then deletes the namespaces. Idempotent.
    */
-  async cleanup(): Promise<void> {
-    if (this.cleaned) return;
-    this.cleaned = true;
+  cleanup(): Promise<void> {
+    this.closing ??= this.teardown();
+    return this.closing;
+  }
+
+  private async teardown(): Promise<void> {
     const errors: unknown[] = [];
     await Promise.all([...this.procs].map((p) => p.kill()));
-    for (const ns of this.namespaces) {
+    for (const ns of [...this.namespaces]) {
       try {
-        for (const pid of (await ip(['netns', 'pids', ns])).split(/\s+/).filter(Boolean)) {
-          try {
-            process.kill(Number(pid), 'SIGKILL');
-          } catch {
-            // Exited meanwhile.
-          }
-        }
+        killPids(await ip(['netns', 'pids', ns]));
         await ip(['netns', 'del', ns]);
+        this.namespaces.delete(ns);
       } catch (err) {
         errors.push(err);
       }
     }
-    this.namespaces.clear();
-    liveLabs.delete(this);
-    if (errors.length) throw new AggregateError(errors, `lab ${this.prefix}* cleanup failed: ${errors.map(firstLine).join('; ')}`);
+    // A namespace that failed to go stays listed, so the exit handler tries once more.
+    if (this.namespaces.size === 0) liveLabs.delete(this);
+    if (errors.length) {
+      throw new AggregateError(errors, `lab ${this.prefix}* cleanup failed: ${errors.map(firstLine).join('; ')}`);
+    }
   }
 
-  /** Synchronous cleanup for process exit, where nothing asynchronous runs any more. */
+  /**
+   * Synchronous cleanup for a dying process, where promises no longer run. Also finishes an async
+   * cleanup() that was cut short (e.g. by a test timeout ending the process).
+   */
   cleanupSync(): void {
-    if (this.cleaned) return;
-    this.cleaned = true;
+    this.closing ??= Promise.resolve();
     for (const p of this.procs) if (p.running) signalGroup(p.pid, 'SIGKILL');
     for (const ns of this.namespaces) {
       try {
-        const pids = execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: 'pipe' });
-        for (const pid of pids.split(/\s+/).filter(Boolean)) {
-          try {
-            process.kill(Number(pid), 'SIGKILL');
-          } catch {
-            // Exited meanwhile.
-          }
-        }
+        killPids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', stdio: 'pipe' }));
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'pipe' });
       } catch {
         // Best effort: the process is exiting anyway.
@@ -416,7 +422,7 @@ export class Lab {
   }
 
   private assertOpen(): void {
-    if (this.cleaned) throw new Error(`lab ${this.prefix}* was already cleaned up`);
+    if (this.closing) throw new Error(`lab ${this.prefix}* was already cleaned up`);
   }
 
   private async waitLinkUp(name: string, ifname: string): Promise<void> {
@@ -455,25 +461,30 @@ export async function removeStaleNamespaces(): Promise<string[]> {
   for (const line of (await ip(['netns', 'list'])).split('\n')) {
     const m = /^(gw-(\d+)-\S+)/.exec(line);
     if (!m || pidAlive(Number(m[2]))) continue;
-    for (const pid of (await ip(['netns', 'pids', m[1]!])).split(/\s+/).filter(Boolean)) {
-      try {
-        process.kill(Number(pid), 'SIGKILL');
-      } catch {
-        // Exited meanwhile.
-      }
-    }
+    killPids(await ip(['netns', 'pids', m[1]!]));
     await ip(['netns', 'del', m[1]!]);
     removed.push(m[1]!);
   }
   return removed;
 }
 
-/** True while `pid` runs. A zombie counts as dead: PID 1 may never reap orphans (it doesn't here). */
+/** True while `pid` runs. Zombies count as dead: orphans wait for PID 1 to reap them (seconds, here). */
 export function pidAlive(pid: number): boolean {
   try {
     return readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '')[0] !== 'Z';
   } catch {
     return false;
+  }
+}
+
+/** SIGKILLs the pids in `ip netns pids` output: whatever still runs inside a namespace being removed. */
+function killPids(list: string): void {
+  for (const pid of list.split(/\s+/).filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Exited meanwhile.
+    }
   }
 }
 

@@ -36,7 +36,7 @@ trap cleanup EXIT
 
 # --- state checks ----------------------------------------------------------------------------------
 
-pkg_version() { dpkg-query -W -f '${db:Status-Status} ${Version}' "$1" 2>/dev/null | awk '$1=="installed"{print $2}'; }
+pkg_version() { { dpkg-query -W -f '${db:Status-Status} ${Version}' "$1" 2>/dev/null || true; } | awk '$1=="installed"{print $2}'; }
 
 missing_apt_pkgs() {
   local p out=()
@@ -94,7 +94,7 @@ lists_fresh() {
   # Fresh = every package has a candidate and the newest list is under a day old: stale lists point at
   # pool files that point releases have removed.
   local newest
-  newest=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null)
+  newest=$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 -print -quit 2>/dev/null || true)
   [ -n "$newest" ] || return 1
   local p
   for p in "${APT_PKGS[@]}"; do
@@ -136,7 +136,7 @@ debian_mirror() {
     /^[[:space:]]*#/ { next }
     tolower($1) == "uris:" { for (i = 2; i <= NF; i++) print $i; next }
     $1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/ && $i !~ /\]$/ && $i ~ /:\/\//) { print $i; break } }
-  ' "${files[@]}" | sed 's:/*$::' | grep -E '/debian$' | head -n 1)
+  ' "${files[@]}" | sed 's:/*$::' | grep -E '/debian$' | head -n 1 || true)
   echo "$uri"
 }
 

@@ -1,0 +1,26 @@
+// Injectable randomness: production uses the OpenSSL CSPRNG; tests pass a deterministic source so that
+// ephemeral keys, indices, nonces and jitter are reproducible.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "../../crypto/crypto.h"
+
+namespace gw::wg {
+
+struct Rng {
+  bool (*fill)(void* ctx, uint8_t* buf, size_t len) = nullptr;
+  void* ctx = nullptr;
+
+  bool operator()(uint8_t* buf, size_t len) const {
+    return fill ? fill(ctx, buf, len) : crypto::random_bytes(buf, len);
+  }
+  uint32_t u32() const {
+    uint8_t b[4] = {};
+    (*this)(b, sizeof b);
+    return uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 | uint32_t(b[3]) << 24;
+  }
+};
+
+}  // namespace gw::wg
