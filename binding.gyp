@@ -10,6 +10,22 @@
       "native/crypto/hash.cc",
       "native/crypto/curve.cc",
       "native/crypto/secretbox.cc"
+    ],
+    "wireguard_sources": [
+      "native/core/allowedips.cc",
+      "native/core/wireguard/cookie.cc",
+      "native/core/wireguard/device.cc",
+      "native/core/wireguard/keypair.cc",
+      "native/core/wireguard/messages.cc",
+      "native/core/wireguard/noise.cc",
+      "native/core/wireguard/peer.cc",
+      "native/core/wireguard/ratelimiter.cc",
+      "native/core/wireguard/timers.cc",
+      "native/io/endpoint.cc",
+      "native/io/poller.cc",
+      "native/io/tun.cc",
+      "native/io/udp.cc",
+      "native/engine/wg_engine.cc"
     ]
   },
   "target_defaults": {
@@ -31,7 +47,10 @@
       "target_name": "gridwire",
       "sources": [
         "<@(crypto_sources)",
+        "<@(wireguard_sources)",
         "native/addon/args.cc",
+        "native/addon/event_pump.cc",
+        "native/addon/wg_binding.cc",
         "native/addon/crypto_binding.cc",
         "native/addon/module.cc"
       ],

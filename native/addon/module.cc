@@ -12,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     return exports;
   }
   exports.Set("crypto", crypto_exports(env));
+  exports.Set("WgEngine", wg_engine_class(env));
   return exports;
 }
 

@@ -30,8 +30,8 @@ ifreq named_ifreq(const char* name) {
   return ifr;
 }
 
-// EBADFD: the device was unregistered under us. EIO/ENODEV are not produced by current kernels on
-// deletion but would mean the same thing.
+// EBADFD is what deletion produces (see tun.h); EIO/ENODEV are kept as "gone" for older kernels whose
+// blocking-read path reported an unregistering device that way.
 bool device_gone(int err) { return err == EBADFD || err == EIO || err == ENODEV; }
 
 IoResult failure(IoResult r, int err) {

@@ -44,18 +44,14 @@ export interface NativePrefix {
   bits: number;
 }
 
-export interface NativeEndpoint {
-  address: Uint8Array;
-  port: number;
-}
-
 /** One peer's part of an atomic configuration change (mirrors the UAPI peer section). */
 export interface NativeWgPeerChange {
   publicKey: Uint8Array;
   remove: boolean;
   updateOnly: boolean;
   presharedKey?: Uint8Array | null;
-  endpoint?: NativeEndpoint;
+  /** Numeric `ip:port` or `[ipv6]:port`. */
+  endpoint?: string;
   persistentKeepalive?: number;
   replaceAllowedIps: boolean;
   addAllowedIps: NativePrefix[];
@@ -79,8 +75,7 @@ export interface NativeWgPeerInfo {
   lastHandshakeNsec: number;
   rxBytes: number;
   txBytes: number;
-  rxPackets: number;
-  txPackets: number;
+  handshakes: number;
   persistentKeepalive: number;
   allowedIps: NativePrefix[];
 }

@@ -36,8 +36,7 @@ export interface PeerStats {
   lastHandshake: Date | null;
   rxBytes: number;
   txBytes: number;
-  rxPackets: number;
-  txPackets: number;
+  handshakes: number;
   persistentKeepalive: number;
   allowedIps: string[];
 }
@@ -53,10 +52,9 @@ function prefixOrThrow(text: string): Prefix {
   return p;
 }
 
-function nativePeer(p: PeerChange) {
-  const endpoint = p.endpoint === undefined ? undefined : parseEndpoint(p.endpoint);
-  if (p.endpoint !== undefined && !endpoint) throw new UapiError(EINVAL, `'${p.endpoint}' is not a numeric endpoint`);
-  return { ...p, endpoint };
+function checkEndpoint(p: PeerChange): PeerChange {
+  if (p.endpoint !== undefined && !parseEndpoint(p.endpoint)) throw new UapiError(EINVAL, `'${p.endpoint}' is not a numeric endpoint`);
+  return p;
 }
 
 /**
@@ -114,7 +112,7 @@ export class WireGuardDevice extends EventEmitter {
     const own = change.privateKey ?? (change.privateKey === null ? null : this.engine.privateKey());
     const ownPublic = own ? Buffer.from(derivePublicKey(own)) : null;
     // A section naming the device's own key is ignored, as wireguard-go does.
-    const peers = change.peers.filter((p) => !ownPublic || !ownPublic.equals(p.publicKey)).map(nativePeer);
+    const peers = change.peers.filter((p) => !ownPublic || !ownPublic.equals(p.publicKey)).map(checkEndpoint);
     const nativeChange: NativeWgChange = { ...change, peers };
     try {
       this.engine.configure(nativeChange);
@@ -157,8 +155,7 @@ export class WireGuardDevice extends EventEmitter {
       lastHandshake: p.lastHandshakeSec ? new Date(p.lastHandshakeSec * 1000 + Math.floor(p.lastHandshakeNsec / 1e6)) : null,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
-      rxPackets: p.rxPackets,
-      txPackets: p.txPackets,
+      handshakes: p.handshakes,
       persistentKeepalive: p.persistentKeepalive,
       allowedIps: p.allowedIps.map(formatPrefix),
     }));

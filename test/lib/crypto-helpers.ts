@@ -201,6 +201,7 @@ export function nobleMac16(key: Uint8Array, data: Uint8Array): Uint8Array {
 
 /** Byte equality reported as hex, so a failure shows both values instead of "Buffer !== Uint8Array". */
 export function assertBytes(actual: Uint8Array, expected: Uint8Array | string, what: string): void {
+  if (typeof expected !== 'string' && actual.length === expected.length && Buffer.compare(actual, expected) === 0) return;
   const want = typeof expected === 'string' ? expected : toHex(expected);
   if (toHex(actual) !== want) {
     throw new assert.AssertionError({ message: `${what}: bytes differ`, actual: toHex(actual), expected: want, operator: 'strictEqual' });

@@ -206,8 +206,6 @@ class Device {
   void zero_keys(const PeerRef& peer);
   void wipe_sessions(Peer& peer);
 
-  PeerRef peer_ref(Peer& peer) const;
-
   const DeviceConfig cfg_;
 
   mutable std::shared_mutex identity_mu_;  // local_, checker_ keys

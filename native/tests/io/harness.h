@@ -1,5 +1,6 @@
 // Minimal test harness: TEST(name) registers a case, CHECK/CHECKF record failures without aborting
-// the case, and run_all() prints one line per failure and ends with "N passed, M failed".
+// the case, skip() excuses a case, and run_all() prints one line per case and ends with
+// "N passed, M failed".
 // Single-threaded: call CHECK only from the thread running the case.
 #pragma once
 
@@ -24,6 +25,17 @@ inline int& case_failures() {
   return n;
 }
 
+inline bool& case_skipped() {
+  static bool skipped = false;
+  return skipped;
+}
+
+// Marks the running case as skipped (counted as neither passed nor failed) and says why.
+inline void skip(const char* why) {
+  case_skipped() = true;
+  std::printf("     skipped: %s\n", why);
+}
+
 struct Registrar {
   Registrar(const char* name, void (*fn)()) { registry().push_back({name, fn}); }
 };
@@ -40,11 +52,15 @@ inline void fail(const char* file, int line, const char* fmt, ...) {
 }
 
 inline int run_all() {
-  int passed = 0, failed = 0;
+  int passed = 0, failed = 0, skipped = 0;
   for (const Case& c : registry()) {
     case_failures() = 0;
+    case_skipped() = false;
     c.fn();
-    if (case_failures() == 0) {
+    if (case_skipped() && case_failures() == 0) {
+      ++skipped;
+      std::printf("skip %s\n", c.name);
+    } else if (case_failures() == 0) {
       ++passed;
       std::printf("ok   %s\n", c.name);
     } else {
@@ -53,6 +69,7 @@ inline int run_all() {
     }
     std::fflush(stdout);
   }
+  if (skipped) std::printf("%d skipped\n", skipped);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -1,0 +1,547 @@
+#include "wg_engine.h"
+
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "../crypto/curve.h"
+#include "../io/poller.h"
+
+namespace gw::engine {
+
+namespace {
+
+constexpr size_t kHandshakeQueueMax = 4096;
+constexpr uint64_t kMaxTimerSleepNs = 100'000'000;  // tick at least every 100 ms
+constexpr size_t kScratchExtra = 256;  // transport overhead and padding on top of the MTU
+
+wg::Endpoint to_core(const io::Endpoint& e) {
+  wg::Endpoint out;
+  if (e.family() == AF_INET) {
+    out.family = 4;
+    std::memcpy(out.addr, &e.addr.in4.sin_addr, 4);
+    out.port = ntohs(e.addr.in4.sin_port);
+  } else if (e.family() == AF_INET6) {
+    out.family = 6;
+    std::memcpy(out.addr, &e.addr.in6.sin6_addr, 16);
+    out.port = ntohs(e.addr.in6.sin6_port);
+    out.scope_id = e.addr.in6.sin6_scope_id;
+  }
+  return out;
+}
+
+io::Endpoint to_io(const wg::Endpoint& e) {
+  io::Endpoint out;
+  if (e.family == 4) {
+    out.addr.in4.sin_family = AF_INET;
+    std::memcpy(&out.addr.in4.sin_addr, e.addr, 4);
+    out.addr.in4.sin_port = htons(e.port);
+  } else if (e.family == 6) {
+    out.addr.in6.sin6_family = AF_INET6;
+    std::memcpy(&out.addr.in6.sin6_addr, e.addr, 16);
+    out.addr.in6.sin6_port = htons(e.port);
+    out.addr.in6.sin6_scope_id = e.scope_id;
+  }
+  return out;
+}
+
+std::string format(const wg::Endpoint& e) {
+  char buf[io::Endpoint::kMaxText];
+  return to_io(e).format(buf, sizeof buf) ? std::string(buf) : std::string();
+}
+
+bool is_zero(const Key& k) {
+  uint8_t acc = 0;
+  for (uint8_t b : k) acc |= b;
+  return acc == 0;
+}
+
+wg::DeviceConfig device_config(const EngineOptions& o) {
+  wg::DeviceConfig cfg;
+  cfg.mtu = static_cast<size_t>(o.mtu);
+  auto wall = std::chrono::system_clock::now().time_since_epoch();
+  auto mono = std::chrono::steady_clock::now().time_since_epoch();
+  cfg.wall_offset_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wall - mono).count();
+  if (o.time_scale > 1) {
+    wg::TimerConstants& t = cfg.timers;
+    for (uint64_t* v : {&t.rekey_after_time, &t.reject_after_time, &t.rekey_attempt_time, &t.rekey_timeout,
+                        &t.rekey_timeout_jitter_max, &t.keepalive_timeout})
+      *v = static_cast<uint64_t>(static_cast<double>(*v) / o.time_scale);
+  }
+  return cfg;
+}
+
+}  // namespace
+
+// Collects what the protocol core hands out during one batch. Datagrams that point into the batch's
+// own buffers are sent from there; anything else (staged packets, handshake messages) is valid only
+// during the callback and is copied into the sink's scratch pool.
+class WgEngine::LoopSink final : public wg::Sink {
+ public:
+  LoopSink(WgEngine& engine, core::AllowedIps::Reader* reader) : engine_(engine), reader_(reader) {
+    scratch_.init(io::kBatchSize, static_cast<size_t>(engine.options_.mtu) + kScratchExtra);
+  }
+
+  void begin(const io::Batch* in) {
+    in_ = in;
+    out_.count = 0;
+    tun_out_.count = 0;
+  }
+
+  void send(wg::Peer*, const wg::Endpoint& to, const uint8_t* data, size_t len) override {
+    if (out_.count == io::kBatchSize) flush_udp();
+    io::Packet& p = out_.pkts[out_.count];
+    p.ep = to_io(to);
+    if (owned(data)) {
+      p.data = const_cast<uint8_t*>(data);
+    } else {
+      io::Packet copy;
+      if (len > scratch_.payload_cap()) return;
+      if (!scratch_.attach(copy)) {
+        flush_udp();
+        return send(nullptr, to, data, len);
+      }
+      std::memcpy(copy.data, data, len);
+      scratch_used_.push_back(copy);
+      p.data = copy.data;
+    }
+    p.len = static_cast<uint32_t>(len);
+    out_.count++;
+  }
+
+  bool allowed_source(wg::Peer& peer, const uint8_t* packet, size_t len) override {
+    core::AllowedIps::ReadGuard guard(*reader_);
+    return engine_.allowed_.lookup_src(guard, packet, len) == &peer;
+  }
+
+  void deliver(wg::Peer&, uint8_t* packet, size_t len) override {
+    if (engine_.tun_.fd() < 0) {
+      engine_.delivered_without_tun_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (tun_out_.count == io::kBatchSize) flush_tun();
+    io::Packet& p = tun_out_.pkts[tun_out_.count++];
+    p.data = packet;
+    p.len = static_cast<uint32_t>(len);
+  }
+
+  void event(wg::Peer& peer, wg::PeerEvent e) override {
+    switch (e) {
+      case wg::PeerEvent::kHandshakeComplete:
+        engine_.post("handshake", peer.public_key(), "");
+        break;
+      case wg::PeerEvent::kEndpointChanged:
+        engine_.post("endpoint", peer.public_key(), format(peer.endpoint()));
+        break;
+      case wg::PeerEvent::kHandshakeGaveUp:
+        engine_.post("expired", peer.public_key(), "handshake gave up");
+        break;
+      case wg::PeerEvent::kKeysZeroed:
+        engine_.post("expired", peer.public_key(), "session keys zeroed");
+        break;
+    }
+  }
+
+  void flush() {
+    flush_udp();
+    flush_tun();
+  }
+
+ private:
+  bool owned(const uint8_t* data) const {
+    if (!in_) return false;
+    for (size_t i = 0; i < in_->count; i++) {
+      const io::Packet& p = in_->pkts[i];
+      if (data >= p.slab && data < p.data + p.cap + io::kTailroom) return true;
+    }
+    return false;
+  }
+
+  void flush_udp() {
+    if (out_.count && engine_.bind_) engine_.bind_->send_batch(out_);
+    out_.count = 0;
+    for (io::Packet& p : scratch_used_) scratch_.detach(p);
+    scratch_used_.clear();
+  }
+
+  void flush_tun() {
+    if (!tun_out_.count) return;
+    io::IoResult r = engine_.tun_.write_batch(tun_out_);
+    if (r.dropped) engine_.tun_write_errors_.fetch_add(r.dropped, std::memory_order_relaxed);
+    tun_out_.count = 0;
+  }
+
+  WgEngine& engine_;
+  core::AllowedIps::Reader* reader_;
+  const io::Batch* in_ = nullptr;
+  io::Batch out_;
+  io::Batch tun_out_;
+  io::PacketPool scratch_;
+  std::vector<io::Packet> scratch_used_;
+};
+
+WgEngine::WgEngine() = default;
+
+WgEngine::~WgEngine() {
+  stop();
+  delete device_;
+}
+
+uint64_t WgEngine::now() const {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void WgEngine::post(const char* type, const uint8_t* peer, const std::string& detail) {
+  if (options_.on_event) options_.on_event(type, peer, detail);
+}
+
+int WgEngine::start(const EngineOptions& options, std::string* err) {
+  options_ = options;
+  device_ = new wg::Device(device_config(options));
+  if (!options.tun_name.empty()) {
+    io::TunConfig cfg;
+    cfg.name = options.tun_name.c_str();
+    cfg.mtu = options.mtu;
+    if (int rc = tun_.open(cfg); rc < 0) {
+      *err = "cannot create TUN " + options.tun_name + ": " + std::strerror(-rc);
+      return rc;
+    }
+  }
+  stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (stop_fd_ < 0) {
+    *err = std::string("eventfd: ") + std::strerror(errno);
+    return -errno;
+  }
+  start_loops();
+  return 0;
+}
+
+void WgEngine::start_loops() {
+  uint64_t drain;
+  while (read(stop_fd_, &drain, sizeof drain) > 0) {
+  }
+  running_ = true;
+  if (tun_.fd() >= 0) tx_ = std::thread(&WgEngine::tx_loop, this);
+  if (bind_) rx_ = std::thread(&WgEngine::rx_loop, this);
+  {
+    std::lock_guard<std::mutex> lock(hs_mu_);
+    hs_stop_ = false;
+  }
+  hs_ = std::thread(&WgEngine::handshake_loop, this);
+}
+
+void WgEngine::stop_loops() {
+  if (!running_.exchange(false)) return;
+  uint64_t one = 1;
+  (void)!write(stop_fd_, &one, sizeof one);
+  {
+    std::lock_guard<std::mutex> lock(hs_mu_);
+    hs_stop_ = true;
+  }
+  hs_cv_.notify_all();
+  for (std::thread* t : {&tx_, &rx_, &hs_})
+    if (t->joinable()) t->join();
+}
+
+void WgEngine::stop() {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  stop_loops();
+  if (bind_) bind_->close();
+  tun_.close();
+  if (stop_fd_ >= 0) close(stop_fd_);
+  stop_fd_ = -1;
+}
+
+void WgEngine::tx_loop() {
+  io::Poller poller;
+  if (poller.open() < 0 || poller.add(tun_.fd(), EPOLLIN, 0) < 0 || poller.add(stop_fd_, EPOLLIN, 1) < 0) return;
+  core::AllowedIps::Reader reader(allowed_);
+  LoopSink sink(*this, &reader);
+  io::PacketPool pool;
+  pool.init(io::kBatchSize, static_cast<size_t>(options_.mtu > 0 ? options_.mtu : 1420) + 128);
+  io::Batch batch;
+  epoll_event ev[4];
+  while (running_) {
+    pool.fill(batch);
+    io::IoResult r = tun_.read_batch(batch);
+    if (r.status == io::IoStatus::kGone) {
+      post("interface-gone", nullptr, tun_.name());
+      return;
+    }
+    if (batch.count) {
+      process_tx_batch(batch, reader, sink);
+      continue;
+    }
+    poller.wait(ev, 4, -1);
+  }
+}
+
+void WgEngine::process_tx_batch(io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink) {
+  sink.begin(&in);
+  uint64_t t = now();
+  wg::Packet run[io::kBatchSize];
+  size_t n = 0;
+  wg::Peer* run_peer = nullptr;
+  auto flush_run = [&] {
+    if (n && run_peer) device_->encrypt(*run_peer, run, n, t, sink);
+    n = 0;
+  };
+  {
+    core::AllowedIps::ReadGuard guard(reader);
+    for (size_t i = 0; i < in.count; i++) {
+      io::Packet& p = in.pkts[i];
+      auto* peer = static_cast<wg::Peer*>(allowed_.lookup_dst(guard, p.data, p.len));
+      if (!peer) {
+        no_route_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (peer != run_peer) flush_run();
+      run_peer = peer;
+      run[n++] = wg::Packet{p.data - wg::kTransportHeaderSize, p.len, wg::kTransportHeaderSize + p.cap + io::kTailroom};
+    }
+    flush_run();
+  }
+  sink.flush();
+}
+
+void WgEngine::rx_loop() {
+  io::Poller poller;
+  if (poller.open() < 0 || poller.add(stop_fd_, EPOLLIN, 2) < 0) return;
+  io::UdpSocket* socks[2] = {&bind_->v4(), &bind_->v6()};
+  for (int i = 0; i < 2; i++)
+    if (socks[i]->is_open() && poller.add(socks[i]->fd(), EPOLLIN, i) < 0) return;
+  core::AllowedIps::Reader reader(allowed_);
+  LoopSink sink(*this, &reader);
+  io::PacketPool pool;
+  pool.init(io::kBatchSize, 65535);
+  io::Batch batch;
+  epoll_event ev[4];
+  while (running_) {
+    bool any = false;
+    for (io::UdpSocket* s : socks) {
+      if (!s->is_open()) continue;
+      pool.fill(batch);
+      s->recv_batch(batch);
+      if (!batch.count) continue;
+      any = true;
+      process_rx_batch(batch, reader, sink);
+    }
+    if (!any) poller.wait(ev, 4, -1);
+  }
+}
+
+void WgEngine::process_rx_batch(io::Batch& in, core::AllowedIps::Reader&, LoopSink& sink) {
+  sink.begin(&in);
+  uint64_t t = now();
+  bool queued = false;
+  for (size_t i = 0; i < in.count; i++) {
+    io::Packet& p = in.pkts[i];
+    wg::MessageType type = wg::Device::classify(p.data, p.len);
+    if (type == wg::MessageType::kInitiation || type == wg::MessageType::kResponse ||
+        type == wg::MessageType::kCookieReply) {
+      queued |= queue_handshake(p);
+      continue;
+    }
+    device_->receive(to_core(p.ep), p.data, p.len, t, sink);
+  }
+  sink.flush();
+  if (queued) hs_cv_.notify_one();
+}
+
+bool WgEngine::queue_handshake(const io::Packet& p) {
+  std::lock_guard<std::mutex> lock(hs_mu_);
+  if (hs_queue_.size() >= kHandshakeQueueMax) {
+    hs_queue_dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  HandshakeItem& item = hs_queue_.emplace_back();
+  item.src = to_core(p.ep);
+  item.len = static_cast<uint16_t>(p.len);
+  std::memcpy(item.data, p.data, p.len);
+  return true;
+}
+
+void WgEngine::handshake_loop() {
+  core::AllowedIps::Reader reader(allowed_);
+  LoopSink sink(*this, &reader);
+  std::unique_lock<std::mutex> lock(hs_mu_);
+  while (!hs_stop_) {
+    uint64_t t = now();
+    uint64_t deadline = std::min(device_->next_deadline(), t + kMaxTimerSleepNs);
+    if (hs_queue_.empty() && deadline > t)
+      hs_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - t));
+    if (hs_stop_) break;
+    while (!hs_queue_.empty()) {
+      HandshakeItem item = hs_queue_.front();
+      hs_queue_.pop_front();
+      size_t backlog = hs_queue_.size();
+      lock.unlock();
+      t = now();
+      sink.begin(nullptr);
+      device_->set_handshake_backlog(backlog, t);
+      device_->receive(item.src, item.data, item.len, t, sink);
+      sink.flush();
+      lock.lock();
+    }
+    lock.unlock();
+    sink.begin(nullptr);
+    device_->tick(now(), sink);
+    sink.flush();
+    allowed_.reclaim();
+    lock.lock();
+  }
+}
+
+int WgEngine::rebind(const DeviceChange& change, std::string* err) {
+  uint16_t current = bind_ ? bind_->port() : 0;
+  uint16_t port = change.listen_port.value_or(current);
+  uint32_t mark = change.fwmark.value_or(fwmark_);
+  bool need_bind = !bind_ || (change.listen_port && (*change.listen_port != current || *change.listen_port == 0));
+  if (!need_bind) {
+    if (change.fwmark && bind_->set_mark(mark) < 0) {
+      *err = "cannot set fwmark";
+      return -EADDRINUSE;
+    }
+    fwmark_ = mark;
+    return 0;
+  }
+  io::UdpConfig cfg;
+  cfg.port = port;
+  cfg.fwmark = mark;
+  auto fresh = std::make_unique<io::UdpBind>();
+  if (int rc = fresh->open(cfg); rc < 0) {
+    *err = "cannot bind UDP port " + std::to_string(port) + ": " + std::strerror(-rc);
+    return -EADDRINUSE;
+  }
+  stop_loops();
+  bind_ = std::move(fresh);
+  fwmark_ = mark;
+  start_loops();
+  return 0;
+}
+
+void WgEngine::remove_peer(const Key& pub) {
+  wg::PeerRef peer = device_->find_peer(pub.data());
+  if (!peer) return;
+  allowed_.remove_peer(peer.get());
+  device_->remove_peer(pub.data());
+  // The data loops may still hold the raw pointer from a lookup: free it only after their grace period.
+  auto* keep = new wg::PeerRef(peer);
+  allowed_.retire([](void* p) { delete static_cast<wg::PeerRef*>(p); }, keep);
+  preshared_keys_.erase(pub);
+}
+
+void WgEngine::remove_all_peers() {
+  for (const wg::PeerRef& p : device_->peers()) {
+    Key k;
+    std::memcpy(k.data(), p->public_key(), k.size());
+    remove_peer(k);
+  }
+}
+
+void WgEngine::apply_peer(const PeerChange& pc, uint64_t t, LoopSink& sink) {
+  if (pc.remove) return remove_peer(pc.public_key);
+  wg::PeerRef peer = device_->find_peer(pc.public_key.data());
+  if (!peer) {
+    if (pc.update_only) return;
+    peer = device_->add_peer(pc.public_key.data());
+    if (!peer) return;  // our own public key: ignored, as wireguard-go does
+  }
+  if (pc.preshared_key) {
+    device_->set_preshared_key(*peer, pc.preshared_key->data());
+    if (is_zero(*pc.preshared_key))
+      preshared_keys_.erase(pc.public_key);
+    else
+      preshared_keys_[pc.public_key] = *pc.preshared_key;
+  }
+  if (pc.endpoint) device_->set_endpoint(*peer, to_core(*pc.endpoint));
+  if (pc.replace_allowed_ips) allowed_.remove_peer(peer.get());
+  for (const core::IpPrefix& p : pc.add_allowed_ips) allowed_.insert(peer.get(), p);
+  for (const core::IpPrefix& p : pc.remove_allowed_ips) allowed_.remove_prefix(peer.get(), p);
+  if (pc.persistent_keepalive) device_->set_persistent_keepalive(*peer, *pc.persistent_keepalive, t, sink);
+}
+
+int WgEngine::configure(const DeviceChange& change, std::string* err) {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  if (!device_) {
+    *err = "engine not started";
+    return -EINVAL;
+  }
+  // The only step that can fail comes first, so a failure leaves everything as it was.
+  if (change.listen_port || change.fwmark || !bind_)
+    if (int rc = rebind(change, err); rc < 0) return rc;
+  if (change.private_key) {
+    // The core drops a peer whose key becomes our own; take it out of the trie first.
+    Key pub;
+    if (!is_zero(*change.private_key) && crypto::x25519_public(change.private_key->data(), pub.data())) remove_peer(pub);
+    device_->set_private_key(change.private_key->data());
+    private_key_ = is_zero(*change.private_key) ? std::nullopt : change.private_key;
+  }
+  if (change.replace_peers) remove_all_peers();
+  core::AllowedIps::Reader reader(allowed_);
+  LoopSink sink(*this, &reader);
+  sink.begin(nullptr);
+  uint64_t t = now();
+  for (const PeerChange& pc : change.peers) apply_peer(pc, t, sink);
+  sink.flush();
+  hs_cv_.notify_all();
+  return 0;
+}
+
+std::optional<Key> WgEngine::private_key() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  return private_key_;
+}
+
+uint16_t WgEngine::listen_port() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  return bind_ ? bind_->port() : 0;
+}
+
+uint32_t WgEngine::fwmark() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  return fwmark_;
+}
+
+std::vector<PeerInfo> WgEngine::peers() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  std::vector<PeerInfo> out;
+  if (!device_) return out;
+  for (const wg::PeerRef& p : device_->peers()) {
+    PeerInfo info;
+    std::memcpy(info.public_key.data(), p->public_key(), 32);
+    if (auto it = preshared_keys_.find(info.public_key); it != preshared_keys_.end()) info.preshared_key = it->second;
+    wg::Endpoint ep = p->endpoint();
+    if (ep.valid()) info.endpoint = format(ep);
+    info.stats = p->stats();
+    info.persistent_keepalive = p->persistent_keepalive();
+    info.allowed_ips = allowed_.prefixes_of(p.get());
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, uint64_t>> WgEngine::counters() const {
+  static const char* kDropNames[] = {
+      "invalid_message", "no_private_key", "mac1", "cookie_reply_sent", "rate_limited", "handshake_decrypt",
+      "unknown_peer", "handshake_replay", "unknown_index", "cookie_reply_invalid", "keypair_expired", "decrypt",
+      "replay", "invalid_inner_packet", "source_not_allowed", "no_endpoint", "buffer_too_small", "staged_overflow",
+      "staged_dropped", "no_session", "peer_removed"};
+  static_assert(sizeof kDropNames / sizeof *kDropNames == static_cast<size_t>(wg::DropReason::kCount));
+  std::vector<std::pair<std::string, uint64_t>> out;
+  if (device_)
+    for (size_t i = 0; i < static_cast<size_t>(wg::DropReason::kCount); i++)
+      out.emplace_back(std::string("drop_") + kDropNames[i], device_->drop_count(static_cast<wg::DropReason>(i)));
+  out.emplace_back("drop_no_route", no_route_.load());
+  out.emplace_back("drop_handshake_queue_full", hs_queue_dropped_.load());
+  out.emplace_back("tun_write_errors", tun_write_errors_.load());
+  out.emplace_back("delivered_without_tun", delivered_without_tun_.load());
+  return out;
+}
+
+}  // namespace gw::engine

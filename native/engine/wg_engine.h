@@ -1,0 +1,143 @@
+// The WireGuard engine: one interface's protocol core (core/wireguard) wired to a TUN device and UDP
+// sockets (io/) by three threads it owns.
+//
+//   tx loop         TUN ─read batch─▶ allowed-IPs (destination) ─▶ Device::encrypt ─▶ sendmmsg
+//   rx loop         recvmmsg ─▶ transport: Device::receive (decrypt, source check) ─▶ TUN write batch
+//                              handshake messages: copied to the handshake queue
+//   handshake loop  handshake queue ─▶ Device::receive (DH work, cookies under load); Device::tick
+//                   for retransmits, keepalives, rekeys and key zeroing; allowed-IPs reclamation
+//
+// Configuration comes from the JS thread through configure(), which validates everything first and
+// then applies it as one change. A listen-port change binds the new sockets before anything else is
+// touched, and swaps them in while the data loops are paused.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../core/allowedips.h"
+#include "../core/wireguard/device.h"
+#include "../io/tun.h"
+#include "../io/udp.h"
+
+namespace gw::engine {
+
+using Key = std::array<uint8_t, 32>;
+
+struct PeerChange {
+  Key public_key{};
+  bool remove = false;
+  bool update_only = false;
+  std::optional<Key> preshared_key;  // all zeros clears it
+  std::optional<io::Endpoint> endpoint;
+  std::optional<uint16_t> persistent_keepalive;
+  bool replace_allowed_ips = false;
+  std::vector<core::IpPrefix> add_allowed_ips;
+  std::vector<core::IpPrefix> remove_allowed_ips;
+};
+
+struct DeviceChange {
+  std::optional<Key> private_key;  // all zeros removes it
+  std::optional<uint16_t> listen_port;
+  std::optional<uint32_t> fwmark;
+  bool replace_peers = false;
+  std::vector<PeerChange> peers;
+};
+
+struct PeerInfo {
+  Key public_key{};
+  std::optional<Key> preshared_key;
+  std::string endpoint;  // empty when unknown
+  wg::PeerStats stats;
+  uint16_t persistent_keepalive = 0;
+  std::vector<core::IpPrefix> allowed_ips;
+};
+
+struct EngineOptions {
+  std::string tun_name;  // empty: no TUN (decrypted packets are counted and discarded)
+  int mtu = 1420;
+  double time_scale = 1;  // test hook: divides the protocol's time constants
+  // Called from engine threads; must be quick and thread-safe.
+  std::function<void(const char* type, const uint8_t* peer, const std::string& detail)> on_event;
+};
+
+class WgEngine {
+ public:
+  WgEngine();
+  ~WgEngine();
+  WgEngine(const WgEngine&) = delete;
+  WgEngine& operator=(const WgEngine&) = delete;
+
+  // Opens the TUN (if named) and starts the loops. 0 or -errno with a message in *err.
+  int start(const EngineOptions& options, std::string* err);
+  void stop();
+
+  // 0, or -errno (-EINVAL, -EADDRINUSE) with nothing changed.
+  int configure(const DeviceChange& change, std::string* err);
+
+  std::optional<Key> private_key() const;
+  uint16_t listen_port() const;
+  uint32_t fwmark() const;
+  std::vector<PeerInfo> peers() const;
+  std::vector<std::pair<std::string, uint64_t>> counters() const;
+
+ private:
+  struct HandshakeItem {
+    wg::Endpoint src;
+    uint16_t len;
+    uint8_t data[wg::kInitiationSize];
+  };
+  class LoopSink;
+
+  void start_loops();
+  void stop_loops();
+  void tx_loop();
+  void rx_loop();
+  void handshake_loop();
+  void process_tx_batch(io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  void process_rx_batch(io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  bool queue_handshake(const io::Packet& p);
+  int rebind(const DeviceChange& change, std::string* err);
+  void apply_peer(const PeerChange& pc, uint64_t now, LoopSink& sink);
+  void remove_peer(const Key& pub);
+  void remove_all_peers();
+  void post(const char* type, const uint8_t* peer, const std::string& detail);
+  uint64_t now() const;
+
+  EngineOptions options_;
+  wg::Device* device_ = nullptr;
+  core::AllowedIps allowed_;
+  io::Tun tun_;
+  std::unique_ptr<io::UdpBind> bind_;
+  uint32_t fwmark_ = 0;
+  std::optional<Key> private_key_;
+  std::map<Key, Key> preshared_keys_;  // the core keeps only the derived state; UAPI get reports the key
+
+  mutable std::mutex config_mu_;
+  std::atomic<bool> running_{false};
+  std::thread tx_, rx_, hs_;
+  int stop_fd_ = -1;  // eventfd: wakes the tx/rx loops when stopping
+
+  std::mutex hs_mu_;
+  std::condition_variable hs_cv_;
+  std::deque<HandshakeItem> hs_queue_;
+  bool hs_stop_ = false;
+
+  std::atomic<uint64_t> hs_queue_dropped_{0};
+  std::atomic<uint64_t> tun_write_errors_{0};
+  std::atomic<uint64_t> no_route_{0};
+  std::atomic<uint64_t> delivered_without_tun_{0};
+};
+
+}  // namespace gw::engine
