@@ -3,9 +3,9 @@
 namespace gw::addon {
 
 EventPump::EventPump(Napi::Env env, Napi::Function callback) {
+  // Referenced: an open engine keeps the event loop alive, as an open server socket does; close()
+  // releases it.
   tsfn_ = Napi::ThreadSafeFunction::New(env, callback, "gridwire-events", 0, 1);
-  // Events alone must not keep the process alive; the owner of the engine decides that.
-  tsfn_.Unref(env);
 }
 
 EventPump::~EventPump() { close(); }

@@ -139,8 +139,9 @@ TEST(device_rekey_after_messages_scaled) {
   tc.reject_after_messages = 20;
   Pair p(tc);
   p.handshake_from_a();  // counter 0 used
-  for (int i = 0; i < 10; ++i) p.a.send_ip(*p.ab, 40, 1);
-  CHECK_EQ(p.a.sent_initiations, 1u);  // counter 10 is not > 10 yet
+  p.net.now += 6 * kSecond;  // past the 5 s spacing between handshakes
+  for (int i = 0; i < 9; ++i) p.a.send_ip(*p.ab, 40, 1);
+  CHECK_EQ(p.a.sent_initiations, 1u);  // next counter 10 is not > 10 yet
   p.a.send_ip(*p.ab, 40, 1);
   CHECK_EQ(p.a.sent_initiations, 2u);
   p.net.pump();
@@ -148,6 +149,7 @@ TEST(device_rekey_after_messages_scaled) {
   // The responder also rekeys by messages (not only by time), and its limit is enforced.
   Pair q(tc);
   q.handshake_from_a();
+  q.net.now += 6 * kSecond;
   q.net.filter = [](Datagram& d) { return d.bytes[0] == 4; };  // handshakes lost, data passes
   size_t sent = 0;
   for (int i = 0; i < 25; ++i) sent += q.b.send_ip(*q.ba, 40, 1);
@@ -161,7 +163,7 @@ TEST(device_reject_after_time) {
   uint64_t t0 = p.net.now;
   std::vector<Datagram> captured;
   p.net.filter = [&](Datagram& d) {
-    captured.push_back(d);
+    if (d.bytes[0] == 4) captured.push_back(d);
     return false;
   };
   p.net.now = t0 + 179 * kSecond;
@@ -219,9 +221,10 @@ TEST(device_new_handshake_when_unanswered) {
   p.net.filter = [](Datagram&) { return false; };  // b goes silent
   p.net.now = t0 + kSecond;
   p.a.send_ip(*p.ab, 40, 1);
-  run_until(p.net, t0 + 16 * kSecond - 1);
+  // The timer was armed by the first data packet (t0), not re-armed by the second.
+  run_until(p.net, t0 + 15 * kSecond - 1);
   CHECK_EQ(p.a.sent_initiations, 1u);
-  run_until(p.net, t0 + 16 * kSecond + 334 * kMillisecond);
+  run_until(p.net, t0 + 15 * kSecond + 334 * kMillisecond);
   CHECK_EQ(p.a.sent_initiations, 2u);  // keepalive_timeout + rekey_timeout (+ jitter) after the data
 }
 
@@ -232,8 +235,11 @@ TEST(device_persistent_keepalive) {
   p.a.dev->set_persistent_keepalive(*p.ab, 25, t0, p.a);  // 0 → 25 sends one at once
   CHECK_EQ(p.a.sent_keepalives, 1u);
   p.net.pump();
-  run_until(p.net, t0 + 100 * kSecond);
-  CHECK_EQ(p.a.sent_keepalives, 5u);  // at 0, 25, 50, 75, 100
+  // b's passive keepalive at t0+10 is an authenticated traversal that re-arms the interval: 0, 35, 60, 85, 110.
+  run_until(p.net, t0 + 109 * kSecond);
+  CHECK_EQ(p.a.sent_keepalives, 4u);
+  run_until(p.net, t0 + 110 * kSecond);
+  CHECK_EQ(p.a.sent_keepalives, 5u);
   CHECK_EQ(p.ab->persistent_keepalive(), 25u);
   p.a.dev->set_persistent_keepalive(*p.ab, 0, p.net.now, p.a);
   run_until(p.net, t0 + 200 * kSecond);
@@ -471,6 +477,7 @@ TEST(device_private_key_change) {
   CHECK(!p.b.dev->add_peer(p.a.pub));
   p.b.dev->set_private_key(p.b.priv);
   size_t n = p.a.sent_initiations;
+  p.net.now += 6 * kSecond;
   p.a.dev->set_private_key(p.a.priv);  // same key again: sessions forced to rehandshake
   CHECK_EQ(p.a.send_ip(*p.ab, 40, 1), 0u);
   CHECK_EQ(p.a.sent_initiations, n + 1);

@@ -14,7 +14,8 @@ import { native, type NativeCrypto } from '../../src/native/binding.js';
 
 export const nc: NativeCrypto = native.crypto;
 
-function packageRoot(): string {
+/** The checkout's root: the nearest package.json above this file that names gridwire. */
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
