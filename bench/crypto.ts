@@ -8,7 +8,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  type KeyObject,
+} from 'node:crypto';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { blake2s } from '@noble/hashes/blake2.js';
@@ -44,6 +51,8 @@ function summarize(rates: number[]): Measurement {
 
 /** Calls fn in batches sized to SAMPLE_MS after a warm-up, and reports the median rate. */
 function measure(fn: () => void): Measurement {
+  // The first calls run in the interpreter; give the JIT a full sample's time before calibrating.
+  for (const t0 = performance.now(); performance.now() - t0 < SAMPLE_MS; ) fn();
   let batch = 1;
   for (;;) {
     const t0 = performance.now();
@@ -170,10 +179,14 @@ function benchX25519(): void {
   const bPub = nc.x25519Public(nc.randomBytes(32));
   const keys = x25519KeyObjects(a, bPub);
   const shared = nc.x25519(a, bPub);
-  if (Buffer.compare(diffieHellman(keys), shared) !== 0) throw new Error('node:crypto X25519 disagrees with the addon; KeyObject import is wrong');
+  if (Buffer.compare(diffieHellman(keys), shared) !== 0) {
+    throw new Error('node:crypto X25519 disagrees with the addon: the KeyObject import is wrong');
+  }
   const dh = { group: 'X25519', operation: 'shared secret (DH)', unit: 'ops/s' } as const;
   record(dh, 'native', measure(() => use(nc.x25519(a, bPub))));
   record(dh, 'noble', measure(() => use(x25519.getSharedSecret(a, bPub))));
+  // node:crypto gets KeyObjects built once, as a caller holding long-lived keys would; the addon takes raw
+  // bytes and imports both keys on every call.
   record(dh, 'node', measure(() => use(diffieHellman(keys))));
   const pub = { group: 'X25519', operation: 'public key (keygen)', unit: 'ops/s' } as const;
   record(pub, 'native', measure(() => use(nc.x25519Public(a))));
@@ -196,7 +209,15 @@ interface Primitives {
   mac(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
-function handshake(p: Primitives, k: { si: Uint8Array; sr: Uint8Array; ei: Uint8Array; er: Uint8Array; SI: Uint8Array; SR: Uint8Array }): void {
+interface HandshakeKeys {
+  si: Uint8Array;
+  ei: Uint8Array;
+  er: Uint8Array;
+  SI: Uint8Array;
+  SR: Uint8Array;
+}
+
+function handshake(p: Primitives, k: HandshakeKeys): void {
   const h64 = new Uint8Array(64);
   const Ei = p.pub(k.ei);
   const Er = p.pub(k.er);
@@ -224,7 +245,7 @@ function handshake(p: Primitives, k: { si: Uint8Array; sr: Uint8Array; ei: Uint8
 function benchHandshake(): void {
   process.stderr.write('Handshake-sized set of operations\n');
   const [si, sr, ei, er] = [0, 1, 2, 3].map(() => nc.randomBytes(32)) as [Buffer, Buffer, Buffer, Buffer];
-  const keys = { si, sr, ei, er, SI: nc.x25519Public(si), SR: nc.x25519Public(sr) };
+  const keys: HandshakeKeys = { si, ei, er, SI: nc.x25519Public(si), SR: nc.x25519Public(sr) };
   const zero12 = new Uint8Array(12);
   const native: Primitives = {
     pub: nc.x25519Public,
@@ -254,7 +275,8 @@ function ratio(a?: { value: number }, b?: { value: number }): string {
 }
 
 function table(): string {
-  const head = ['case', 'unit', 'native', '@noble', 'node:crypto', 'native aeadLoop', 'native/@noble', 'native/node', 'aeadLoop/@noble'];
+  const head = ['case', 'unit', 'native', '@noble', 'node:crypto', 'native aeadLoop'];
+  head.push('native/@noble', 'native/node', 'aeadLoop/@noble');
   const body = rows.map((r) => {
     const v = (i: Impl) => (r.results[i] ? fmt(r.results[i]!.value) : '–');
     return [
@@ -270,8 +292,11 @@ function table(): string {
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  return [line(head), `|${widths.map((w, i) => (i === 0 ? ':' : '') + '-'.repeat(w + 1) + (i === 0 ? '' : ':')).join('|')}|`, ...body.map(line)].join('\n');
+  // Markdown: the case column left-aligned, numbers right-aligned.
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  const rule = `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`;
+  return [line(head), rule, ...body.map(line)].join('\n');
 }
 
 function main(): void {
@@ -284,17 +309,24 @@ function main(): void {
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     loadavgAtStart: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
-  process.stderr.write(`gridwire crypto bench: ${machine.cpu}, ${machine.nproc} CPUs, node ${machine.node}, OpenSSL ${machine.openssl}, load ${machine.loadavgAtStart.join(' ')}\n`);
+  const { cpu, nproc, node, openssl, loadavgAtStart } = machine;
+  process.stderr.write(`gridwire crypto bench: ${cpu}, ${nproc} CPUs, node ${node}, OpenSSL ${openssl}, load ${loadavgAtStart.join(' ')}\n`);
   const t0 = performance.now();
   benchAead();
   benchX25519();
   benchHandshake();
   const seconds = (performance.now() - t0) / 1000;
 
-  const target = rows.find((r) => r.operation === 'seal' && r.size === TARGET.size)!;
-  const achieved = target.results.native!.value / target.results.noble!.value;
+  // Both directions must meet the target, so the weaker one is what counts.
+  const achieved = Math.min(
+    ...rows
+      .filter((r) => r.group === 'ChaCha20-Poly1305' && r.size === TARGET.size)
+      .map((r) => r.results.native!.value / r.results.noble!.value),
+  );
   const pass = achieved >= TARGET.ratio;
-  const verdict = `acceptance: native ChaCha20-Poly1305 seal at ${TARGET.size} B = ${achieved.toFixed(1)}× @noble (target ≥ ${TARGET.ratio}×): ${pass ? 'PASS' : 'FAIL'}`;
+  const verdict =
+    `acceptance: native ChaCha20-Poly1305 at ${TARGET.size} B = ${achieved.toFixed(1)}× @noble, lower of seal/open ` +
+    `(target ≥ ${TARGET.ratio}×): ${pass ? 'PASS' : 'FAIL'}`;
 
   const dir = join(packageRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
@@ -306,14 +338,17 @@ function main(): void {
     handshakeMix: HANDSHAKE_MIX,
     acceptance: { ...TARGET, achieved, pass },
     durationSeconds: seconds,
-    rows: rows.map((r) => ({
-      ...r,
-      ratios: {
-        nativeOverNoble: r.results.native && r.results.noble ? r.results.native.value / r.results.noble.value : null,
-        nativeOverNode: r.results.native && r.results.node ? r.results.native.value / r.results.node.value : null,
-        aeadLoopOverNoble: r.results['native aeadLoop'] && r.results.noble ? r.results['native aeadLoop'].value / r.results.noble.value : null,
-      },
-    })),
+    rows: rows.map((r) => {
+      const over = (a: Impl, b: Impl) => (r.results[a] && r.results[b] ? r.results[a]!.value / r.results[b]!.value : null);
+      return {
+        ...r,
+        ratios: {
+          nativeOverNoble: over('native', 'noble'),
+          nativeOverNode: over('native', 'node'),
+          aeadLoopOverNoble: over('native aeadLoop', 'noble'),
+        },
+      };
+    }),
   };
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
 

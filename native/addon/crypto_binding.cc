@@ -25,6 +25,11 @@ Napi::Value fail(Napi::Env env, const char* what) {
   return env.Undefined();
 }
 
+Napi::Value range_error(Napi::Env env, const char* what) {
+  Napi::RangeError::New(env, what).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
 // AEAD in the one-shot form: (key, nonce, ad, data) → new Buffer. Seal appends the tag; open strips and
 // checks it and throws when it does not authenticate.
 template <size_t NonceLen, bool (*Fn)(const uint8_t*, const uint8_t*, const uint8_t*, size_t, const uint8_t*,
@@ -63,11 +68,11 @@ Napi::Value secretbox(const Napi::CallbackInfo& info) {
 }
 
 // (a: 32 bytes, b: 32 bytes) → 32 bytes, for X25519, box_beforenm and key conversions.
-template <bool (*Fn)(const uint8_t*, const uint8_t*, uint8_t*)>
+template <bool (*Fn)(const uint8_t*, const uint8_t*, uint8_t*), const char* A, const char* B>
 Napi::Value two_keys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Bytes a, b;
-  if (!get_bytes(info, 0, "first key", &a, kKeyLen) || !get_bytes(info, 1, "second key", &b, kKeyLen))
+  if (!get_bytes(info, 0, A, &a, kKeyLen) || !get_bytes(info, 1, B, &b, kKeyLen))
     return env.Undefined();
   auto out = new_buffer(env, kKeyLen);
   if (!Fn(a.data, b.data, out.Data())) return fail(env, "key agreement failed (low-order or invalid public key)");
@@ -97,6 +102,9 @@ Napi::Value hcore(const Napi::CallbackInfo& info) {
 bool x25519_args(const uint8_t* priv, const uint8_t* pub, uint8_t* out) { return x25519(priv, pub, out); }
 bool box_args(const uint8_t* peer, const uint8_t* priv, uint8_t* out) { return box_beforenm(peer, priv, out); }
 constexpr char kBadPrivate[] = "invalid private key";
+constexpr char kPrivateKey[] = "private key";
+constexpr char kPublicKey[] = "public key";
+constexpr char kPeerPublicKey[] = "peer public key";
 constexpr char kBadEdPublic[] = "not a valid Ed25519 public key encoding";
 
 Napi::Value Blake2s(const Napi::CallbackInfo& info) {
@@ -110,7 +118,7 @@ Napi::Value Blake2s(const Napi::CallbackInfo& info) {
 Napi::Value Blake2sMac(const Napi::CallbackInfo& info) {
   Bytes k, d;
   if (!get_bytes(info, 0, "key", &k) || !get_bytes(info, 1, "data", &d)) return info.Env().Undefined();
-  if (k.len < 1 || k.len > 32) return fail(info.Env(), "key must be 1..32 bytes");
+  if (k.len < 1 || k.len > 32) return range_error(info.Env(), "key must be 1..32 bytes");
   auto out = new_buffer(info.Env(), kMacLen);
   if (!blake2s_mac16(k.data, k.len, d.data, d.len, out.Data())) return fail(info.Env(), "blake2s mac failed");
   return out;
@@ -118,22 +126,22 @@ Napi::Value Blake2sMac(const Napi::CallbackInfo& info) {
 
 Napi::Value HmacBlake2s(const Napi::CallbackInfo& info) {
   Bytes k, d;
-  if (!get_bytes(info, 0, "key", &k, kBlake2sLen) || !get_bytes(info, 1, "data", &d)) return info.Env().Undefined();
+  if (!get_bytes(info, 0, "key", &k) || !get_bytes(info, 1, "data", &d)) return info.Env().Undefined();
   Slice s{d.data, d.len};
   auto out = new_buffer(info.Env(), kBlake2sLen);
-  if (!hmac_blake2s(k.data, &s, 1, out.Data())) return fail(info.Env(), "hmac failed");
+  if (!hmac_blake2s(k.data, k.len, &s, 1, out.Data())) return fail(info.Env(), "hmac failed");
   return out;
 }
 
 Napi::Value Kdf(const Napi::CallbackInfo& info) {
   Bytes ck, in;
   uint64_t n;
-  if (!get_bytes(info, 0, "chaining key", &ck, kBlake2sLen) || !get_bytes(info, 1, "input", &in) ||
-      !get_uint(info, 2, "n", 3, &n))
+  if (!get_bytes(info, 0, "chaining key", &ck) || !get_bytes(info, 1, "input", &in) ||
+      !get_uint(info, 2, "n", 1u << 31, &n))
     return info.Env().Undefined();
-  if (n < 1) return fail(info.Env(), "n must be 1, 2 or 3");
+  if (n < 1 || n > 3) return range_error(info.Env(), "n must be 1, 2 or 3");
   uint8_t out[96];
-  if (!kdf(ck.data, in.data, in.len, n, out)) return fail(info.Env(), "kdf failed");
+  if (!kdf(ck.data, ck.len, in.data, in.len, n, out)) return fail(info.Env(), "kdf failed");
   auto arr = Napi::Array::New(info.Env(), n);
   for (uint32_t i = 0; i < n; i++) arr.Set(i, Napi::Buffer<uint8_t>::Copy(info.Env(), out + 32 * i, 32));
   wipe(out, sizeof out);
@@ -143,7 +151,7 @@ Napi::Value Kdf(const Napi::CallbackInfo& info) {
 Napi::Value Blake2b512(const Napi::CallbackInfo& info) {
   Bytes k, d;
   if (!get_bytes(info, 0, "key", &k) || !get_bytes(info, 1, "data", &d)) return info.Env().Undefined();
-  if (k.len > 64) return fail(info.Env(), "key must be at most 64 bytes");
+  if (k.len > 64) return range_error(info.Env(), "key must be at most 64 bytes");
   auto out = new_buffer(info.Env(), kBlake2bLen);
   if (!blake2b512(k.data, k.len, d.data, d.len, out.Data())) return fail(info.Env(), "blake2b failed");
   return out;
@@ -217,8 +225,8 @@ Napi::Object crypto_exports(Napi::Env env) {
   fn("xchachaOpen", aead<kXNonceLen, xchacha_open, false>);
   fn("secretboxSeal", secretbox<true>);
   fn("secretboxOpen", secretbox<false>);
-  fn("boxBeforenm", two_keys<box_args>);
-  fn("x25519", two_keys<x25519_args>);
+  fn("boxBeforenm", two_keys<box_args, kPeerPublicKey, kPrivateKey>);
+  fn("x25519", two_keys<x25519_args, kPrivateKey, kPublicKey>);
   fn("x25519Public", one_key<x25519_public, kBadPrivate>);
   fn("ed25519Public", one_key<ed25519_public, kBadPrivate>);
   fn("ed25519SeedToX25519", one_key<ed25519_seed_to_x25519, kBadPrivate>);

@@ -79,19 +79,41 @@ bool ed25519_seed_to_x25519(const uint8_t seed[kEd25519SeedLen], uint8_t out[kKe
   return ok;
 }
 
+namespace {
+
+// Is y the y-coordinate of a point on edwards25519 whose x can carry the given sign? That is: is
+// x² = (y² − 1) / (d·y² + 1) a square mod p, and not x = 0 with the sign bit set (RFC 8032 §5.1.3).
+bool on_curve(const BIGNUM* y, bool sign, const BIGNUM* p, BN_CTX* ctx) {
+  BIGNUM *d = BN_CTX_get(ctx), *y2 = BN_CTX_get(ctx), *num = BN_CTX_get(ctx), *den = BN_CTX_get(ctx),
+         *e = BN_CTX_get(ctx), *t = BN_CTX_get(ctx);
+  // d = −121665 / 121666
+  bool ok = t && BN_set_word(t, 121666) && BN_mod_inverse(d, t, p, ctx) && BN_set_word(t, 121665) &&
+            BN_mod_mul(d, d, t, p, ctx) && BN_mod_sub(d, p, d, p, ctx) && BN_mod_sqr(y2, y, p, ctx) &&
+            BN_mod_sub(num, y2, BN_value_one(), p, ctx) && BN_mod_mul(den, d, y2, p, ctx) &&
+            BN_mod_add(den, den, BN_value_one(), p, ctx) && BN_mod_inverse(den, den, p, ctx) &&
+            BN_mod_mul(num, num, den, p, ctx);
+  if (!ok) return false;
+  if (BN_is_zero(num)) return !sign;
+  // Euler's criterion: num^((p−1)/2) = 1 for a nonzero square.
+  return BN_copy(e, p) && BN_sub_word(e, 1) && BN_rshift1(e, e) && BN_mod_exp(t, num, e, p, ctx) && BN_is_one(t);
+}
+
+}  // namespace
+
 bool ed25519_public_to_x25519(const uint8_t pub[kKeyLen], uint8_t out[kKeyLen]) {
   // Public values only, off the data path: OpenSSL's BIGNUM arithmetic is simpler to trust than a
   // hand-written field implementation.
   uint8_t be[kKeyLen];
   for (size_t i = 0; i < kKeyLen; i++) be[i] = pub[kKeyLen - 1 - i];
-  be[0] &= 0x7f;  // the sign bit of x
+  const bool sign = be[0] & 0x80;
+  be[0] &= 0x7f;
   BN_CTX* ctx = BN_CTX_new();
   if (!ctx) return false;
   BN_CTX_start(ctx);
   BIGNUM *p = BN_CTX_get(ctx), *y = BN_CTX_get(ctx), *num = BN_CTX_get(ctx), *den = BN_CTX_get(ctx);
   bool ok = den && BN_set_word(p, 1) && BN_lshift(p, p, 255) && BN_sub_word(p, 19) &&
-            BN_bin2bn(be, kKeyLen, y) && BN_cmp(y, p) < 0 && BN_add(num, y, BN_value_one()) &&
-            BN_mod_sub(den, BN_value_one(), y, p, ctx) && !BN_is_zero(den) &&
+            BN_bin2bn(be, kKeyLen, y) && BN_cmp(y, p) < 0 && on_curve(y, sign, p, ctx) &&
+            BN_add(num, y, BN_value_one()) && BN_mod_sub(den, BN_value_one(), y, p, ctx) && !BN_is_zero(den) &&
             BN_mod_inverse(den, den, p, ctx) && BN_mod_mul(num, num, den, p, ctx) &&
             BN_bn2lebinpad(num, out, kKeyLen) == static_cast<int>(kKeyLen);
   BN_CTX_end(ctx);

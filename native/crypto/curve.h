@@ -18,8 +18,9 @@ bool ed25519_verify(const uint8_t pub[kKeyLen], const uint8_t* msg, size_t len, 
 
 // X25519 private key from an Ed25519 seed: SHA-512(seed)[0..32), clamped.
 bool ed25519_seed_to_x25519(const uint8_t seed[kEd25519SeedLen], uint8_t out[kKeyLen]);
-// Montgomery u = (1 + y) / (1 − y) mod p from an Ed25519 public key; false if it is not a valid point
-// encoding (y ≥ p or y = 1).
+// Montgomery u = (1 + y) / (1 − y) mod p from an Ed25519 public key; false if it does not encode a point
+// on the curve (y ≥ p, no x for y, x = 0 with the sign bit set) or y = 1. Small-order points are
+// accepted, as Go's edwards25519 (Yggdrasil's) accepts them.
 bool ed25519_public_to_x25519(const uint8_t pub[kKeyLen], uint8_t out[kKeyLen]);
 
 }  // namespace gw::crypto

@@ -51,6 +51,9 @@ bool digest(EVP_MD* md, const Slice* parts, size_t n, uint8_t* out) {
 
 bool mac(EVP_MAC_CTX* ctx, const uint8_t* key, size_t key_len, const OSSL_PARAM* params, const Slice* parts,
          size_t n, uint8_t* out, size_t out_len) {
+  // A NULL key tells EVP_MAC_init to keep the previous call's key: an empty key must still be non-NULL.
+  static const uint8_t empty = 0;
+  if (!key) key = &empty;
   if (!ctx || EVP_MAC_init(ctx, key, key_len, params) != 1) return false;
   for (size_t i = 0; i < n; i++)
     if (parts[i].len && EVP_MAC_update(ctx, parts[i].data, parts[i].len) != 1) return false;
@@ -75,23 +78,23 @@ bool blake2s_mac16(const uint8_t* key, size_t key_len, const uint8_t* in, size_t
   return mac(blake2smac_ctx(), key, key_len, params, &s, 1, out, kMacLen);
 }
 
-bool hmac_blake2s(const uint8_t key[kBlake2sLen], const Slice* parts, size_t n, uint8_t out[kBlake2sLen]) {
+bool hmac_blake2s(const uint8_t* key, size_t key_len, const Slice* parts, size_t n, uint8_t out[kBlake2sLen]) {
   static char digest_name[] = "BLAKE2S-256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
                          OSSL_PARAM_construct_end()};
-  return mac(hmac_ctx(), key, kBlake2sLen, params, parts, n, out, kBlake2sLen);
+  return mac(hmac_ctx(), key, key_len, params, parts, n, out, kBlake2sLen);
 }
 
-bool kdf(const uint8_t chaining_key[kBlake2sLen], const uint8_t* in, size_t len, size_t n, uint8_t* out) {
+bool kdf(const uint8_t* chaining_key, size_t ck_len, const uint8_t* in, size_t len, size_t n, uint8_t* out) {
   if (n < 1 || n > 3) return false;
   uint8_t prk[kBlake2sLen];
   Slice input{in, len};
-  bool ok = hmac_blake2s(chaining_key, &input, 1, prk);
+  bool ok = hmac_blake2s(chaining_key, ck_len, &input, 1, prk);
   // T(i) = HMAC(prk, T(i-1) ‖ i), with T(0) empty.
   for (size_t i = 0; ok && i < n; i++) {
     uint8_t counter = static_cast<uint8_t>(i + 1);
     Slice parts[2] = {{i ? out + 32 * (i - 1) : nullptr, i ? kBlake2sLen : 0}, {&counter, 1}};
-    ok = hmac_blake2s(prk, parts, 2, out + 32 * i);
+    ok = hmac_blake2s(prk, sizeof prk, parts, 2, out + 32 * i);
   }
   wipe(prk, sizeof prk);
   return ok;

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "../core/wireguard/device.h"
@@ -18,8 +19,10 @@ using namespace gw::wg;
 // xorshift64*: reproducible "randomness" for ephemerals, indices, nonces and jitter.
 struct TestRng {
   uint64_t state;
+  std::mutex mu;  // the device calls the Rng from any thread
   static bool fill(void* ctx, uint8_t* buf, size_t len) {
     auto* r = static_cast<TestRng*>(ctx);
+    std::lock_guard<std::mutex> lock(r->mu);
     for (size_t i = 0; i < len; ++i) {
       r->state ^= r->state >> 12;
       r->state ^= r->state << 25;
@@ -66,7 +69,7 @@ struct Node : Sink {
   std::vector<uint64_t> initiation_times;
   bool allow_all_sources = true;
 
-  Node(Net& n, uint8_t id, const TimerConstants& tc = TimerConstants()) : net(n), rng{0x9e3779b97f4a7c15ull * id} {
+  Node(Net& n, uint8_t id, const TimerConstants& tc = TimerConstants()) : net(n), rng{0x9e3779b97f4a7c15ull * id, {}} {
     addr = make_endpoint(id, static_cast<uint16_t>(51820 + id));
     TestRng::fill(&rng, priv, 32);
     gw::crypto::x25519_clamp(priv);

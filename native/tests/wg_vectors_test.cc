@@ -214,7 +214,7 @@ TEST(handshake_vector_through_device) {
   json::Value v = vec("handshake_nopsk.json");
   const json::Value& in = v["inputs"];
   DeviceConfig cfg;
-  wgtest::TestRng rng{42};
+  wgtest::TestRng rng{42, {}};
   cfg.rng.fill = &wgtest::TestRng::fill;
   cfg.rng.ctx = &rng;
   Device dev(cfg);
@@ -285,7 +285,7 @@ TEST(cookie_secret_rotates) {
   uint8_t pub[32] = {1};
   CookieChecker checker;
   checker.init(pub);
-  wgtest::TestRng r{7};
+  wgtest::TestRng r{7, {}};
   Rng rng;
   rng.fill = &wgtest::TestRng::fill;
   rng.ctx = &r;

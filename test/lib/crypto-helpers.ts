@@ -21,7 +21,7 @@ export function packageRoot(): string {
     const manifest = join(dir, 'package.json');
     if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'gridwire') return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error('crypto-helpers: cannot find the gridwire package root above ' + fileURLToPath(import.meta.url));
+    if (up === dir) throw new Error(`crypto-helpers: no gridwire package.json above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }
@@ -30,7 +30,7 @@ export function packageRoot(): string {
 export function sharedDir(): string {
   const dir = join(packageRoot(), '..', 'shared');
   if (!existsSync(join(dir, 'specs'))) {
-    throw new Error(`crypto test vectors not found: expected the shared notes at ${dir} (beside the checkout) with specs/ inside`);
+    throw new Error(`crypto test vectors not found: expected the shared notes at ${dir} (beside the checkout), with specs/`);
   }
   return dir;
 }
@@ -58,7 +58,9 @@ export function testSeed(): number {
   const env = process.env.GRIDWIRE_TEST_SEED;
   if (env !== undefined && env !== '') {
     const v = Number(env);
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`GRIDWIRE_TEST_SEED must be an integer in 0..2^32-1, got ${env}`);
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+      throw new Error(`GRIDWIRE_TEST_SEED must be an integer in 0..2^32-1, got ${env}`);
+    }
     return v;
   }
   return randomInt(0, 0x7fffffff);
@@ -205,6 +207,7 @@ export function assertBytes(actual: Uint8Array, expected: Uint8Array | string, w
   if (typeof expected !== 'string' && actual.length === expected.length && Buffer.compare(actual, expected) === 0) return;
   const want = typeof expected === 'string' ? expected : toHex(expected);
   if (toHex(actual) !== want) {
-    throw new assert.AssertionError({ message: `${what}: bytes differ`, actual: toHex(actual), expected: want, operator: 'strictEqual' });
+    const message = `${what}: bytes differ`;
+    throw new assert.AssertionError({ message, actual: toHex(actual), expected: want, operator: 'strictEqual' });
   }
 }

@@ -9,6 +9,7 @@
 
 namespace gw::wg {
 
+// fill must be safe to call from several threads at once (the device calls it from TX, RX and timers).
 struct Rng {
   bool (*fill)(void* ctx, uint8_t* buf, size_t len) = nullptr;
   void* ctx = nullptr;

@@ -1,0 +1,118 @@
+// `gridwire up <file.conf | ifname>`: wg-quick(8) up on a gridwire daemon. Starts `gridwire wg
+// <ifname>`, configures it over its UAPI socket, then adds addresses, MTU and routes with ip(8).
+// Any failure after the daemon started deletes the interface again, so nothing is left half up.
+import { spawn } from 'node:child_process';
+import { fstatSync, openSync, closeSync, readSync, unlinkSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getSystemErrorName } from 'node:util';
+import { CliError, type Command } from './command.js';
+import { deleteInterface, exec, run } from './down.js';
+import { formatPrefix } from '../net/prefix.js';
+import { confLocation, parseConf, toDeviceChange, type Table, type WgQuickConf } from '../wireguard/conf.js';
+import type { DeviceChange } from '../wireguard/uapi.js';
+import { uapiSet } from '../wireguard/uapi-client.js';
+import { socketPath } from '../wireguard/uapi-server.js';
+
+const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
+const DEFAULT_MTU = 1420;
+
+const family = (addr: string) => (addr.includes(':') ? '-6' : '-4');
+
+/** The routes wg-quick would add, most specific first; full-tunnel prefixes need policy routing. */
+function routesOf(conf: WgQuickConf): string[] {
+  if (conf.interface.table === 'off') return [];
+  const prefixes = conf.peers.flatMap((p) => p.allowedIps).sort((a, b) => b.bits - a.bits);
+  const full = prefixes.find((p) => p.bits === 0);
+  if (full && conf.interface.table === 'auto') {
+    throw new Error(
+      `AllowedIPs ${formatPrefix(full)} needs full-tunnel policy routing, which gridwire up does not support yet ` +
+        '(use Table = off and route it yourself, or a numbered Table)',
+    );
+  }
+  return [...new Set(prefixes.map(formatPrefix))];
+}
+
+/**
+ * Runs `gridwire wg <ifname>`, which returns once the daemon is ready. The daemon inherits its
+ * stderr; an unlinked temporary file stands in for ours so the daemon never holds our caller's
+ * pipe open (or hits EPIPE on it) after we exit, while its startup messages are still relayed.
+ */
+async function startDaemon(ifname: string): Promise<void> {
+  process.stderr.write(`[#] gridwire wg ${ifname}\n`);
+  const logPath = join(tmpdir(), `gridwire-up-${process.pid}-${ifname}.log`);
+  const log = openSync(logPath, 'wx+', 0o600);
+  unlinkSync(logPath);
+  try {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, 'wg', ifname], { stdio: ['ignore', 'ignore', log] });
+      child.once('error', reject);
+      child.once('exit', resolve);
+    });
+    const output = Buffer.alloc(fstatSync(log).size);
+    readSync(log, output, 0, output.length, 0);
+    process.stderr.write(output);
+    if (code !== 0) throw new Error(`the daemon for ${ifname} did not start`);
+  } finally {
+    closeSync(log);
+  }
+}
+
+async function configure(ifname: string, change: DeviceChange): Promise<void> {
+  process.stderr.write(`[#] uapi set ${socketPath(ifname)}\n`);
+  const errno = await uapiSet(ifname, change);
+  if (errno !== 0) throw new Error(`unable to configure ${ifname}: ${getSystemErrorName(errno)} (errno ${errno})`);
+}
+
+async function addRoute(ifname: string, prefix: string, table: Table): Promise<void> {
+  const ip = ['ip', family(prefix), 'route'];
+  if (typeof table === 'number') return void (await run([...ip, 'add', prefix, 'dev', ifname, 'table', String(table)]));
+  // A covering route on the device already exists for prefixes inside an Address's subnet.
+  if ((await exec([...ip, 'show', 'dev', ifname, 'match', prefix])).trim()) return;
+  await run([...ip, 'add', prefix, 'dev', ifname]);
+}
+
+async function bringUp(ifname: string, conf: WgQuickConf, change: DeviceChange, routes: string[]): Promise<void> {
+  await startDaemon(ifname);
+  try {
+    await configure(ifname, change);
+    for (const addr of conf.interface.addresses) await run(['ip', family(addr), 'address', 'add', addr, 'dev', ifname]);
+    await run(['ip', 'link', 'set', 'mtu', String(conf.interface.mtu ?? DEFAULT_MTU), 'up', 'dev', ifname]);
+    for (const prefix of routes) await addRoute(ifname, prefix, conf.interface.table);
+  } catch (err) {
+    await deleteInterface(ifname).catch((e: Error) => process.stderr.write(`gridwire: up: cleanup: ${e.message}\n`));
+    throw err;
+  }
+}
+
+async function load(arg: string): Promise<{ ifname: string; conf: WgQuickConf }> {
+  const { path, ifname } = confLocation(arg);
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    throw new Error(err.code === 'ENOENT' ? `'${path}' does not exist` : `cannot read '${path}': ${err.message}`);
+  });
+  // The file holds the private key; warn as wg-quick does when others can read it.
+  if ((await stat(path)).mode & (await stat(dirname(path))).mode & 0o007) process.stderr.write(`Warning: '${path}' is world accessible\n`);
+  return { ifname, conf: parseConf(text, path) };
+}
+
+const up: Command = {
+  summary: 'bring up an interface from a wg-quick configuration file',
+  async run(args) {
+    if (args.length !== 1) throw new CliError('usage: gridwire up <file.conf | interface>');
+    try {
+      const { ifname, conf } = await load(args[0]!);
+      const routes = routesOf(conf);
+      const change = await toDeviceChange(conf);
+      const exists = await exec(['ip', 'link', 'show', 'dev', ifname]).then(() => true, () => false);
+      if (exists) throw new Error(`'${ifname}' already exists`);
+      await bringUp(ifname, conf, change, routes);
+    } catch (err) {
+      throw err instanceof CliError ? err : new CliError(`up: ${(err as Error).message}`, 1);
+    }
+    return 0;
+  },
+};
+
+export default up;
