@@ -8,6 +8,9 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   pubkey: () => import('./cli/pubkey.js'),
   genpsk: () => import('./cli/genpsk.js'),
   wg: () => import('./cli/wg.js'),
+  up: () => import('./cli/up.js'),
+  down: () => import('./cli/down.js'),
+  show: () => import('./cli/show.js'),
   demo: () => import('./cli/demo.js'),
 };
 

@@ -17,7 +17,10 @@ namespace {
 
 constexpr size_t kHandshakeQueueMax = 4096;
 constexpr uint64_t kMaxTimerSleepNs = 100'000'000;  // tick at least every 100 ms
-constexpr size_t kScratchExtra = 256;  // transport overhead and padding on top of the MTU
+// Buffers take the largest IP packet, not the MTU at start: `ip link set mtu` may raise it at any time.
+constexpr size_t kMaxPacket = 65535;
+constexpr size_t kScratchExtra = 64;  // transport header, tag and padding on top of a packet
+constexpr size_t kScratchSlabs = 16;  // copies per flush; more just flush earlier
 
 wg::Endpoint to_core(const io::Endpoint& e) {
   wg::Endpoint out;
@@ -83,7 +86,7 @@ wg::DeviceConfig device_config(const EngineOptions& o) {
 class WgEngine::LoopSink final : public wg::Sink {
  public:
   LoopSink(WgEngine& engine, core::AllowedIps::Reader* reader) : engine_(engine), reader_(reader) {
-    scratch_.init(io::kBatchSize, static_cast<size_t>(engine.options_.mtu) + kScratchExtra);
+    scratch_.init(kScratchSlabs, kMaxPacket + kScratchExtra);
   }
 
   void begin(const io::Batch* in) {
@@ -263,7 +266,7 @@ void WgEngine::tx_loop() {
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   io::PacketPool pool;
-  pool.init(io::kBatchSize, static_cast<size_t>(options_.mtu > 0 ? options_.mtu : 1420) + 128);
+  pool.init(io::kBatchSize, kMaxPacket);
   io::Batch batch;
   epoll_event ev[4];
   while (running_) {
@@ -318,7 +321,7 @@ void WgEngine::rx_loop() {
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   io::PacketPool pool;
-  pool.init(io::kBatchSize, 65535);
+  pool.init(io::kBatchSize, kMaxPacket);
   io::Batch batch;
   epoll_event ev[4];
   while (running_) {

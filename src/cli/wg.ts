@@ -28,7 +28,9 @@ function parseArgs(args: string[]): { foreground: boolean; ifname: string } {
 async function detach(args: string[], ifname: string): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'wg', '-f', ...args.filter((a) => a !== '-f' && a !== '--foreground')], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'inherit', 'pipe'],
+    // Like wireguard-go, the daemon keeps no hold on the caller's terminal or pipes unless LOG_LEVEL asks
+    // for its output; otherwise `gridwire wg x 2>&1 | cat` would never see end-of-file.
+    stdio: ['ignore', 'ignore', process.env['LOG_LEVEL'] ? 'inherit' : 'ignore', 'pipe'],
     env: { ...process.env, GRIDWIRE_READY_FD: String(READY_FD) },
   });
   const ready = await new Promise<boolean>((resolve) => {

@@ -124,6 +124,9 @@ function packageRoot(): string {
 }
 
 function load(): NativeAddon {
+  // GRIDWIRE_ADDON selects another build of the addon, e.g. the ASan/UBSan variant the test suite runs once.
+  const override = process.env['GRIDWIRE_ADDON'];
+  if (override) return createRequire(import.meta.url)(override) as NativeAddon;
   const root = packageRoot();
   const candidates = ['build/Release/gridwire.node', 'build/Debug/gridwire.node'].map((p) => join(root, p));
   const found = candidates.find((p) => existsSync(p));

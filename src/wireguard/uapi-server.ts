@@ -1,9 +1,10 @@
 // The UAPI socket at /var/run/wireguard/<ifname>.sock, where `wg` finds userspace interfaces. Speaks
 // the request/response loop of uapi.ts; what a request does is up to the handler (the device).
 import { mkdirSync, unlinkSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { uapiProbe } from './uapi-client.js';
 import { EINVAL, ENOANO, formatGet, parseSet, UapiError, type DeviceChange, type DeviceState } from './uapi.js';
 
 export const SOCKET_DIR = process.env['WG_SOCKET_DIR'] ?? '/var/run/wireguard';
@@ -63,17 +64,6 @@ async function serve(socket: Socket, handler: UapiHandler): Promise<void> {
   socket.end();
 }
 
-function isAlive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-}
-
 export class UapiServer {
   private constructor(
     private readonly server: Server,
@@ -83,7 +73,7 @@ export class UapiServer {
   static async listen(ifname: string, handler: UapiHandler): Promise<UapiServer> {
     const path = socketPath(ifname);
     mkdirSync(SOCKET_DIR, { recursive: true, mode: 0o755 });
-    if (await isAlive(path)) throw new Error(`${path} is in use: is another daemon running for ${ifname}?`);
+    if (await uapiProbe(ifname)) throw new Error(`${path} is in use: is another daemon running for ${ifname}?`);
     try {
       unlinkSync(path);
     } catch {

@@ -271,13 +271,18 @@ export class WgNode {
   }
 
   /** Kernel counters of the tunnel interface (packets written to / read from the TUN by the daemon). */
-  async linkStats(): Promise<{ rxPackets: number; txPackets: number; mtu: number }> {
+  /**
+   * Kernel counters of the tunnel interface: rx = packets the daemon wrote to the TUN, tx = packets it was
+   * handed, txDropped = packets the kernel dropped because the daemon did not read its TUN fast enough.
+   */
+  async linkStats(): Promise<{ rxPackets: number; txPackets: number; txDropped: number; mtu: number }> {
     const [info] = JSON.parse(await this.ip(['-j', '-s', 'link', 'show', 'dev', this.ifname])) as {
       mtu: number;
-      stats64: { rx: { packets: number }; tx: { packets: number } };
+      stats64: { rx: { packets: number }; tx: { packets: number; dropped: number } };
     }[];
     if (!info) throw new Error(`no link ${this.ifname} in ${this.ns}`);
-    return { rxPackets: info.stats64.rx.packets, txPackets: info.stats64.tx.packets, mtu: info.mtu };
+    const { rx, tx } = info.stats64;
+    return { rxPackets: rx.packets, txPackets: tx.packets, txDropped: tx.dropped, mtu: info.mtu };
   }
 
   /** `host:port` / `[v6]:port` of this node's socket on its underlay address of `family`. */
