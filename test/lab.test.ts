@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Lab,
@@ -84,9 +84,14 @@ test('requireRoot skips for a non-root user, and fails under GRIDWIRE_REQUIRE_IN
   const dir = mkdtempSync(join(tmpdir(), 'gw-labtest-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   chmodSync(dir, 0o755);
-  copyFileSync(netnsJs, join(dir, 'netns.mjs'));
+  // The gates import the lab by a relative path: rebuild that layout as an ES module package.
+  for (const sub of ['test/lib', 'src/netns']) mkdirSync(join(dir, sub), { recursive: true, mode: 0o755 });
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  copyFileSync(netnsJs, join(dir, 'test/lib/netns.js'));
+  copyFileSync(join(dirname(netnsJs), '../../src/netns/lab.js'), join(dir, 'src/netns/lab.js'));
+  chmodSync(join(dir, 'test'), 0o755);
   const script = `
-    import { requireRoot } from ${JSON.stringify(join(dir, 'netns.mjs'))};
+    import { requireRoot } from ${JSON.stringify(join(dir, 'test/lib/netns.js'))};
     const skipped = [];
     try {
       const ok = requireRoot({ name: 'child', skip: (m) => skipped.push(m) });

@@ -321,17 +321,21 @@ AllowedIPs = fd05::/48
     ];
     const seen: Record<string, string> = {};
     const diffs: string[] = [];
-    for (const [name, step] of steps) {
-      await step(g);
-      await step(w);
-      const [cg, cw] = await Promise.all([g.wg(['showconf', g.ifname]), w.wg(['showconf', w.ifname])]);
-      seen[name] = cg;
-      const [ng, nw] = [confLines(cg), confLines(cw)];
-      const onlyG = ng.filter((l) => !nw.includes(l));
-      const onlyW = nw.filter((l) => !ng.includes(l));
-      if (onlyG.length || onlyW.length) {
-        diffs.push(`after wg ${name}:\n${onlyG.map((l) => `  gridwire only:     ${l}`).concat(onlyW.map((l) => `  wireguard-go only: ${l}`)).join('\n')}`);
+    try {
+      for (const [name, step] of steps) {
+        await step(g);
+        await step(w);
+        const [cg, cw] = await Promise.all([g.wg(['showconf', g.ifname]), w.wg(['showconf', w.ifname])]);
+        seen[name] = cg;
+        const [ng, nw] = [confLines(cg), confLines(cw)];
+        const onlyG = ng.filter((l) => !nw.includes(l));
+        const onlyW = nw.filter((l) => !ng.includes(l));
+        if (onlyG.length || onlyW.length) {
+          diffs.push(`after wg ${name}:\n${onlyG.map((l) => `  gridwire only:     ${l}`).concat(onlyW.map((l) => `  wireguard-go only: ${l}`)).join('\n')}`);
+        }
       }
+    } finally {
+      await Promise.all([g.proc.kill(), w.proc.kill()]);
     }
     assert.equal(diffs.length, 0, `gridwire's showconf differs from wireguard-go's (peers and allowed IPs compared unordered)\n${diffs.join('\n')}`);
     // And on its own terms, so both being wrong the same way still fails.
