@@ -32,7 +32,10 @@ test('the native suites pass under ASan+UBSan', { timeout: 900_000 }, async (t) 
   for (const item of ['native', 'binding.gyp', 'package.json']) cpSync(join(root, item), join(scratch, item), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(scratch, 'node_modules'));
   const started = Date.now();
-  execFileSync(process.execPath, [join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'), 'rebuild', '-j', '2'], {
+  // Node's own headers, as npm passes them to the regular build (never a download).
+  const nodedir = process.env['npm_config_nodedir'] ?? dirname(dirname(process.execPath));
+  const gyp = join(root, 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+  execFileSync(process.execPath, [gyp, 'rebuild', '-j', '2', `--nodedir=${nodedir}`], {
     cwd: scratch,
     env: { ...process.env, GRIDWIRE_SANITIZE: '1' },
     stdio: ['ignore', 'ignore', 'pipe'],

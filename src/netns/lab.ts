@@ -232,8 +232,9 @@ export class Lab {
   private readonly procs = new Set<LabProcess>();
   private closing: Promise<void> | undefined;
 
-  constructor() {
-    this.prefix = `gw-${process.pid}-${++labCounter}-`;
+  /** `prefix` overrides the default gw-<pid>-<n>- (e.g. for a demo kept running after its process). */
+  constructor(prefix?: string) {
+    this.prefix = prefix ?? `gw-${process.pid}-${++labCounter}-`;
     liveLabs.add(this);
     installLastResortHandlers();
   }
@@ -374,6 +375,16 @@ export class Lab {
     liveLabs.delete(this);
   }
 
+  /** Hands the namespaces and processes over to the caller: this lab will not clean them up. */
+  release(): string[] {
+    const names = [...this.namespaces];
+    this.namespaces.clear();
+    this.procs.clear();
+    liveLabs.delete(this);
+    this.closing ??= Promise.resolve();
+    return names;
+  }
+
   private assertOpen(): void {
     if (this.closing) throw new Error(`lab ${this.prefix}* was already cleaned up`);
   }
@@ -396,13 +407,21 @@ export class Lab {
  * t.after() covers the case where the body never settles (test timeout or cancellation).
  */
 export async function removeStaleNamespaces(): Promise<string[]> {
+  return removeNamespaces((name) => {
+    const m = /^gw-(\d+)-/.exec(name);
+    return m !== null && !pidAlive(Number(m[1]));
+  });
+}
+
+/** Kills what runs inside, then deletes, every namespace whose name `select` picks. */
+export async function removeNamespaces(select: (name: string) => boolean): Promise<string[]> {
   const removed: string[] = [];
   for (const line of (await ip(['netns', 'list'])).split('\n')) {
-    const m = /^(gw-(\d+)-\S+)/.exec(line);
-    if (!m || pidAlive(Number(m[2]))) continue;
-    killPids(await ip(['netns', 'pids', m[1]!]));
-    await ip(['netns', 'del', m[1]!]);
-    removed.push(m[1]!);
+    const name = line.split(' ')[0];
+    if (!name || !select(name)) continue;
+    killPids(await ip(['netns', 'pids', name]));
+    await ip(['netns', 'del', name]);
+    removed.push(name);
   }
   return removed;
 }

@@ -115,6 +115,8 @@ export interface NodeOptions {
   timeScale?: number;
 }
 
+export type ShowField = 'endpoints' | 'latest-handshakes' | 'transfer' | 'allowed-ips' | 'persistent-keepalive' | 'preshared-keys';
+
 export interface PeerSpec {
   publicKey: string;
   presharedKey?: string;
@@ -188,7 +190,8 @@ export class WgNode {
   /** Stops the daemon (its interface goes with it) and starts a fresh one with the same name, key and addresses; no peers. */
   async restart(): Promise<void> {
     await this.proc.kill();
-    await this.lab.waitFor(async () => (await run(this.lab, this.ns, ['ip', 'link', 'show', 'dev', this.ifname])).code !== 0, 5000, `${this.ifname} to go`);
+    const gone = async (): Promise<boolean> => (await run(this.lab, this.ns, ['ip', 'link', 'show', 'dev', this.ifname])).code !== 0;
+    await this.lab.waitFor(gone, 5000, `${this.ifname} to go`);
     this.sentOverIPv4 = false;
     await this.launch();
   }
@@ -245,7 +248,7 @@ export class WgNode {
   }
 
   /** `wg show <if> <field>` as a map from peer public key to the rest of the line. */
-  async show(field: 'endpoints' | 'latest-handshakes' | 'transfer' | 'allowed-ips' | 'persistent-keepalive' | 'preshared-keys'): Promise<Map<string, string>> {
+  async show(field: ShowField): Promise<Map<string, string>> {
     const out = await this.wg(['show', this.ifname, field]);
     const m = new Map<string, string>();
     for (const line of out.split('\n')) {

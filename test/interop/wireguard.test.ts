@@ -76,7 +76,8 @@ async function handshakeAndPing(pair: Pair, initiator: 'a' | 'b', outer: Family,
   const init = pair[initiator];
   const resp = pair[other(initiator)];
   await expectPing(init, resp, 4);
-  assert.equal(await resp.endpointOf(init.publicKey), init.endpoint(outer), `the responder learned the initiator's endpoint\n${await dump(init, resp)}`);
+  const learned = await resp.endpointOf(init.publicKey);
+  assert.equal(learned, init.endpoint(outer), `the responder learned the initiator's endpoint\n${await dump(init, resp)}`);
   await expectPing(init, resp, 6);
   await expectPing(resp, init, 4);
   await expectPing(resp, init, 6);
@@ -112,13 +113,17 @@ async function roam(t: { diagnostic(msg: string): void }, pair: Pair, side: 'a' 
     await lab.waitFor(() => bg.seqs().length >= 5, 10_000, 'pings before the move');
     const atMove = bg.maxSeq();
     await restore(moved);
-    const failed = async (e: Error): Promise<never> =>
-      assert.fail(`${e.message}: ${follower.impl} has endpoint ${await follower.endpointOf(mover.publicKey)}\n${bg.proc.stdout.slice(-600)}\n${await dump(mover, follower)}`);
-    await lab.waitFor(async () => (await follower.endpointOf(mover.publicKey)) === mover.endpoint(4), 10_000, `${follower.impl} to follow`).catch(failed);
+    const failed = async (e: Error): Promise<never> => {
+      const ep = await follower.endpointOf(mover.publicKey);
+      assert.fail(`${e.message}: ${follower.impl} has endpoint ${ep}\n${bg.proc.stdout.slice(-600)}\n${await dump(mover, follower)}`);
+    };
+    const followed = async (): Promise<boolean> => (await follower.endpointOf(mover.publicKey)) === mover.endpoint(4);
+    await lab.waitFor(followed, 10_000, `${follower.impl} to follow`).catch(failed);
     await lab.waitFor(() => bg.maxSeq() >= atMove + 20, 10_000, 'pings to resume after the move').catch(failed);
     const r = await bg.stop();
     const lost = missingSeqs(r.seqs).filter((s) => s > atMove);
-    t.diagnostic(`${mover.impl} roamed ${old} → ${moved}: ${r.received}/${r.transmitted} replies; lost around the move: ${lost.length ? lost.join(',') : 'none'}`);
+    const lostText = lost.length ? lost.join(',') : 'none';
+    t.diagnostic(`${mover.impl} roamed ${old} → ${moved}: ${r.received}/${r.transmitted} replies; lost around the move: ${lostText}`);
     await expectPing(follower, mover, 4);
   } finally {
     if (bg.proc.running) await bg.stop();
@@ -199,8 +204,9 @@ describe('gridwire wg ↔ wireguard-go 0.0.20231211', { timeout: 240_000 }, () =
       const d1 = await tunDrops();
       const down = await iperf(pair.lab, a.ns, b.addr(4), 3, true);
       const d2 = await tunDrops();
-      t.diagnostic(`iperf3 gridwire → wireguard-go: ${gbit(up.bitsPerSecond)} (TCP retransmits ${up.retransmits ?? '?'}, gridwire TUN tx drops ${d1[0]! - d0[0]!})`);
-      t.diagnostic(`iperf3 wireguard-go → gridwire: ${gbit(down.bitsPerSecond)} (TCP retransmits ${down.retransmits ?? '?'}, wireguard-go TUN tx drops ${d2[1]! - d1[1]!})`);
+      const retrans = (r: { retransmits?: number }): string => `TCP retransmits ${r.retransmits ?? '?'}`;
+      t.diagnostic(`iperf3 gridwire → wireguard-go: ${gbit(up.bitsPerSecond)} (${retrans(up)}, gridwire TUN tx drops ${d1[0]! - d0[0]!})`);
+      t.diagnostic(`iperf3 wireguard-go → gridwire: ${gbit(down.bitsPerSecond)} (${retrans(down)}, wireguard-go TUN tx drops ${d2[1]! - d1[1]!})`);
       // Loose floor: a tunnel that drops or stalls gets nowhere near it; any working one clears it easily.
       assert.ok(up.bitsPerSecond > 10e6, `gridwire → wireguard-go only ${gbit(up.bitsPerSecond)}`);
       assert.ok(down.bitsPerSecond > 10e6, `wireguard-go → gridwire only ${gbit(down.bitsPerSecond)}`);
@@ -219,7 +225,10 @@ describe('gridwire wg ↔ wireguard-go 0.0.20231211', { timeout: 240_000 }, () =
     await cap.started();
     // Turning keepalive on with an endpoint starts the session at once: no traffic from the test at all.
     await connect(pair, { initiator: 'a', outer: 4, keepaliveA: 1 });
-    const done = await Promise.race([cap.proc.exited.then(() => true), pair.lab.waitFor(() => cap.times().length >= 5, 12_000, '5 keepalives').catch(() => false)]);
+    const done = await Promise.race([
+      cap.proc.exited.then(() => true),
+      pair.lab.waitFor(() => cap.times().length >= 5, 12_000, '5 keepalives').catch(() => false),
+    ]);
     const times = cap.times();
     await cap.proc.kill();
     assert.ok(done && times.length >= 5, `saw ${times.length} keepalives in 12 s\n${cap.proc.stdout}\n${await dump(a, b)}`);
@@ -261,7 +270,10 @@ describe('gridwire wg ↔ wireguard-go 0.0.20231211', { timeout: 240_000 }, () =
     const pair = await shared.get(t);
     if (!pair) return;
     // Fresh interfaces beside the pair's (same namespaces), so identical keys and ports can be used.
-    const [g, w] = await Promise.all([startNode(pair.lab, pair.a.ns, 'gridwire', { listenPort: 0 }), startNode(pair.lab, pair.b.ns, GO_NEW, { listenPort: 0 })]);
+    const [g, w] = await Promise.all([
+      startNode(pair.lab, pair.a.ns, 'gridwire', { listenPort: 0 }),
+      startNode(pair.lab, pair.b.ns, GO_NEW, { listenPort: 0 }),
+    ]);
     // A private key whose base64 starts with '/': byte 0 is 0xff; clamping clears its low 3 bits ('+').
     const raw = Buffer.from(newKeyPair().privateKey, 'base64');
     raw[0] = 0xff;
@@ -316,7 +328,12 @@ AllowedIPs = fd05::/48
     const steps: [string, (n: WgNode) => Promise<unknown>][] = [
       ['setconf', (n) => n.wg(['setconf', n.ifname, FILE], conf1)],
       ['addconf', (n) => n.wg(['addconf', n.ifname, FILE], conf2)],
-      ['set', (n) => n.wg(['set', n.ifname, 'listen-port', '51821', 'fwmark', 'off', 'peer', p3!, 'remove', 'peer', p1!, 'allowed-ips', '10.1.0.0/16', 'endpoint', '[fd09::9]:999', 'persistent-keepalive', 'off'])],
+      [
+        'set',
+        (n) =>
+          n.wg(['set', n.ifname, 'listen-port', '51821', 'fwmark', 'off', 'peer', p3!, 'remove']
+            .concat(['peer', p1!, 'allowed-ips', '10.1.0.0/16', 'endpoint', '[fd09::9]:999', 'persistent-keepalive', 'off'])),
+      ],
       ['syncconf', (n) => n.wg(['syncconf', n.ifname, FILE], conf3)],
     ];
     const seen: Record<string, string> = {};
@@ -331,7 +348,8 @@ AllowedIPs = fd05::/48
         const onlyG = ng.filter((l) => !nw.includes(l));
         const onlyW = nw.filter((l) => !ng.includes(l));
         if (onlyG.length || onlyW.length) {
-          diffs.push(`after wg ${name}:\n${onlyG.map((l) => `  gridwire only:     ${l}`).concat(onlyW.map((l) => `  wireguard-go only: ${l}`)).join('\n')}`);
+          const lines = onlyG.map((l) => `  gridwire only:     ${l}`).concat(onlyW.map((l) => `  wireguard-go only: ${l}`));
+          diffs.push(`after wg ${name}:\n${lines.join('\n')}`);
         }
       }
     } finally {
@@ -482,7 +500,8 @@ test('three peers with overlapping AllowedIPs: longest prefix wins', { timeout: 
       const afterStats = await Promise.all(nodes.map((n) => n.linkStats()));
       const got = afterStats.map((s, i) => s.rxPackets - before[i]!.rxPackets);
       assert.equal(r.received, 2, `${target}: ${r.output}\nper-spoke echoes ${got.join('/')}\n${await dump(hub, ...nodes)}`);
-      assert.deepEqual(got.map((g) => g > 0), nodes.map((_, i) => i === owner), `${target} should reach s${owner + 1} only; echoes per spoke ${got.join('/')}`);
+      const expected = nodes.map((_, i) => i === owner);
+      assert.deepEqual(got.map((g) => g > 0), expected, `${target} should reach s${owner + 1} only; echoes per spoke ${got.join('/')}`);
     };
     await expectOwner('10.10.2.5', 0);
     await expectOwner('10.10.1.5', 1);
@@ -521,7 +540,8 @@ describe('gridwire device ↔ wireguard-go 0.0.20231211 (drop counters)', { time
       const r = await ping(pair.lab, b.ns, a.addr(4), { source: '192.168.241.99', count: 3, interval: 0.1 });
       const [c1, p1] = await Promise.all([runner.counters(), runner.peer(b.publicKey)]);
       const dropped = (c1['drop_source_not_allowed'] ?? 0) - (c0['drop_source_not_allowed'] ?? 0);
-      t.diagnostic(`spoofed echoes: ${r.transmitted} sent, ${r.received} answered, drop_source_not_allowed +${dropped}, peer rx +${p1.rxBytes - p0.rxBytes} B`);
+      const rx = p1.rxBytes - p0.rxBytes;
+      t.diagnostic(`spoofed echoes: ${r.transmitted} sent, ${r.received} answered, drop_source_not_allowed +${dropped}, peer rx +${rx} B`);
       assert.equal(r.received, 0, `gridwire answered a packet from outside the peer's AllowedIPs\n${r.output}`);
       assert.ok(p1.rxBytes > p0.rxBytes, 'the packets did arrive authenticated');
       assert.equal(dropped, r.transmitted, `drop_source_not_allowed +${dropped} for ${r.transmitted} packets; counters ${JSON.stringify(c1)}`);
@@ -547,7 +567,10 @@ describe('gridwire device ↔ wireguard-go 0.0.20231211 (drop counters)', { time
     try {
       await lab
         .waitFor(() => (status()['cookieReplies'] ?? 0) > 0, 10_000, 'cookie replies to the flood')
-        .catch(async (e: Error) => assert.fail(`${e.message}: ${JSON.stringify(status())}\ncounters ${JSON.stringify(await runner.counters())}\n${junk.describe()}`));
+        .catch(async (e: Error) => {
+          const counters = JSON.stringify(await runner.counters());
+          assert.fail(`${e.message}: ${JSON.stringify(status())}\ncounters ${counters}\n${junk.describe()}`);
+        });
       const underLoad = await runner.counters();
       const t0 = Date.now();
       // wireguard-go's first initiation (no mac2) gets a cookie reply; its retry 5 s later carries mac2.
