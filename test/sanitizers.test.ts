@@ -43,7 +43,7 @@ test('the native suites pass under ASan+UBSan', { timeout: 900_000 }, async (t) 
   t.diagnostic(`sanitizer build: ${((Date.now() - started) / 1000).toFixed(0)} s`);
   const libasan = execFileSync('gcc', ['-print-file-name=libasan.so']).toString().trim();
   const files = SUITES.map((s) => join(here, `${s}.test.js`));
-  const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+  const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--test-concurrency=1', ...files], {
     env: {
       ...process.env,
       GRIDWIRE_ADDON: join(scratch, 'build', 'Release', 'gridwire.node'),
@@ -59,8 +59,9 @@ test('the native suites pass under ASan+UBSan', { timeout: 900_000 }, async (t) 
   child.stdout.on('data', (d) => (out += d));
   child.stderr.on('data', (d) => (out += d));
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  const summary = out.split('\n').filter((l) => /^# (pass|fail|skipped)/.test(l));
-  t.diagnostic(summary.join(', '));
+  const count = (what: string) => Number(new RegExp(`^# ${what} (\\d+)$`, 'm').exec(out)?.[1] ?? NaN);
+  t.diagnostic(`under ASan+UBSan: ${count('pass')} passed, ${count('fail')} failed, ${count('skipped')} skipped`);
+  assert.ok(count('pass') >= SUITES.length, `the sanitized run reported no passing tests:\n${out.slice(-4000)}`);
   assert.doesNotMatch(out, /ERROR: AddressSanitizer|runtime error:/, out.slice(-4000));
   assert.equal(code, 0, out.slice(-4000));
 });

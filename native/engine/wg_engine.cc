@@ -479,11 +479,14 @@ int WgEngine::configure(const DeviceChange& change, std::string* err) {
   if (change.listen_port || change.fwmark || !bind_)
     if (int rc = rebind(change, err); rc < 0) return rc;
   if (change.private_key) {
+    // Reported back clamped, as wireguard-go and the kernel do.
+    Key key = *change.private_key;
+    if (!is_zero(key)) crypto::x25519_clamp(key.data());
     // The core drops a peer whose key becomes our own; take it out of the trie first.
     Key pub;
-    if (!is_zero(*change.private_key) && crypto::x25519_public(change.private_key->data(), pub.data())) remove_peer(pub);
-    device_->set_private_key(change.private_key->data());
-    private_key_ = is_zero(*change.private_key) ? std::nullopt : change.private_key;
+    if (!is_zero(key) && crypto::x25519_public(key.data(), pub.data())) remove_peer(pub);
+    device_->set_private_key(key.data());
+    private_key_ = is_zero(key) ? std::nullopt : std::optional<Key>(key);
   }
   if (change.replace_peers) remove_all_peers();
   core::AllowedIps::Reader reader(allowed_);
