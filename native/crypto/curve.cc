@@ -23,13 +23,54 @@ struct MdCtxFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-Pkey raw_private(int type, const uint8_t* key) { return Pkey(EVP_PKEY_new_raw_private_key(type, nullptr, key, 32)); }
 Pkey raw_public(int type, const uint8_t* key) { return Pkey(EVP_PKEY_new_raw_public_key(type, nullptr, key, 32)); }
 
+// Importing a raw private key makes OpenSSL derive its public key, a full scalar multiplication. The same
+// private keys recur (the static key in every handshake, an ephemeral in two DHs, a node's signing key),
+// so each thread keeps its last few imports. Entries are wiped when evicted and at thread exit.
+class PrivateKeyCache {
+ public:
+  ~PrivateKeyCache() {
+    for (Entry& e : entries_) evict(e);
+  }
+
+  // Borrowed: valid until the next call on this thread.
+  EVP_PKEY* get(int type, const uint8_t* priv) {
+    for (Entry& e : entries_)
+      if (e.pkey && e.type == type && equal(e.priv, priv, 32)) return e.pkey;
+    Entry& e = entries_[next_++ % kEntries];
+    evict(e);
+    e.pkey = EVP_PKEY_new_raw_private_key(type, nullptr, priv, 32);
+    e.type = type;
+    std::memcpy(e.priv, priv, 32);
+    return e.pkey;
+  }
+
+ private:
+  static constexpr size_t kEntries = 4;
+  struct Entry {
+    uint8_t priv[32] = {};
+    int type = 0;
+    EVP_PKEY* pkey = nullptr;
+  };
+  static void evict(Entry& e) {
+    EVP_PKEY_free(e.pkey);
+    e.pkey = nullptr;
+    wipe(e.priv, sizeof e.priv);
+  }
+  Entry entries_[kEntries];
+  size_t next_ = 0;
+};
+
+EVP_PKEY* cached_private(int type, const uint8_t* priv) {
+  thread_local PrivateKeyCache cache;
+  return cache.get(type, priv);
+}
+
 bool public_of(int type, const uint8_t* priv, uint8_t* pub) {
-  Pkey k = raw_private(type, priv);
+  EVP_PKEY* k = cached_private(type, priv);
   size_t len = 32;
-  return k && EVP_PKEY_get_raw_public_key(k.get(), pub, &len) == 1 && len == 32;
+  return k && EVP_PKEY_get_raw_public_key(k, pub, &len) == 1 && len == 32;
 }
 
 }  // namespace
@@ -42,9 +83,10 @@ void x25519_clamp(uint8_t key[kKeyLen]) {
 bool x25519_public(const uint8_t priv[kKeyLen], uint8_t pub[kKeyLen]) { return public_of(EVP_PKEY_X25519, priv, pub); }
 
 bool x25519(const uint8_t priv[kKeyLen], const uint8_t peer_pub[kKeyLen], uint8_t shared[kKeyLen]) {
-  Pkey self = raw_private(EVP_PKEY_X25519, priv), peer = raw_public(EVP_PKEY_X25519, peer_pub);
+  EVP_PKEY* self = cached_private(EVP_PKEY_X25519, priv);
+  Pkey peer = raw_public(EVP_PKEY_X25519, peer_pub);
   if (!self || !peer) return false;
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(self.get(), nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new(self, nullptr));
   size_t len = kKeyLen;
   // OpenSSL itself fails the derivation when the result is all zeros (a small-order peer key).
   return ctx && EVP_PKEY_derive_init(ctx.get()) == 1 && EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) == 1 &&
@@ -56,10 +98,10 @@ bool ed25519_public(const uint8_t seed[kEd25519SeedLen], uint8_t pub[kKeyLen]) {
 }
 
 bool ed25519_sign(const uint8_t seed[kEd25519SeedLen], const uint8_t* msg, size_t len, uint8_t sig[kEd25519SigLen]) {
-  Pkey k = raw_private(EVP_PKEY_ED25519, seed);
+  EVP_PKEY* k = cached_private(EVP_PKEY_ED25519, seed);
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
   size_t sig_len = kEd25519SigLen;
-  return k && ctx && EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, k.get()) == 1 &&
+  return k && ctx && EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, k) == 1 &&
          EVP_DigestSign(ctx.get(), sig, &sig_len, msg, len) == 1 && sig_len == kEd25519SigLen;
 }
 
