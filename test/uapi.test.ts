@@ -135,3 +135,27 @@ test('uapi server: framing, atomic set, probe tolerance and stale sockets', asyn
     await server.close();
   }
 });
+
+test('uapi: 20,000 random requests only ever yield a change or a UapiError', () => {
+  const keys = ['private_key', 'listen_port', 'fwmark', 'replace_peers', 'public_key', 'remove', 'update_only',
+    'preshared_key', 'endpoint', 'persistent_keepalive_interval', 'replace_allowed_ips', 'allowed_ip', 'protocol_version', 'x'];
+  const values = [PEER, PRIV, '0', '65535', '65536', 'true', 'false', '10.0.0.0/8', '-fd00::/64', '[::1]:1', '1.2.3.4:5',
+    '', '=', '999999999999', 'zz', '1'];
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  const junk = () => String.fromCharCode(...Array.from({ length: rand(12) }, () => rand(256)));
+  let accepted = 0;
+  for (let i = 0; i < 20000; i++) {
+    const lines = Array.from({ length: rand(8) }, () =>
+      rand(10) === 0 ? junk() : `${keys[rand(keys.length)]}=${rand(6) === 0 ? junk() : values[rand(values.length)]}`);
+    try {
+      const c = parseSet(lines);
+      assert.ok(Array.isArray(c.peers));
+      accepted++;
+    } catch (err) {
+      assert.ok(err instanceof UapiError, `non-UAPI error for ${JSON.stringify(lines)}: ${String(err)}`);
+      assert.ok([EINVAL, EPROTO].includes(err.errno));
+    }
+  }
+  assert.ok(accepted > 100, 'the generator also produces valid requests');
+});
