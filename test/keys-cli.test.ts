@@ -4,20 +4,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/package-root.js';
 
 const WG = '/usr/bin/wg';
 const KEY_LINE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=\n$/;
 const WORLD_ACCESSIBLE_WARNING = 'Warning: writing to world accessible file.\nConsider setting the umask to 077 and trying again.\n';
 
-function packageRoot(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error('no package.json above the test file');
-  }
-}
 
 const CLI = join(packageRoot(), 'dist', 'cli.js');
 

@@ -2,17 +2,11 @@
 // of every wire decoder, driven from npm test so one command runs everything.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gate } from './lib/netns.js';
+import { packageRoot } from '../src/package-root.js';
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 const root = packageRoot();
 const FUZZ_SECONDS = process.env['GRIDWIRE_FUZZ_SECONDS'] ?? '15';

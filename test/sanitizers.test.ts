@@ -3,19 +3,15 @@
 // The variant is built in a scratch copy so the regular build in build/ stays as it is.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../src/package-root.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function packageRoot(): string {
-  let dir = here;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 // The files whose tests drive the native code hardest; the live spec harness runs the daemon with the
 // sanitized addon too, since the child processes inherit the environment.

@@ -6,19 +6,14 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKey } from '../src/keys/index.js';
 import type { DeviceState } from '../src/wireguard/uapi.js';
 import { UapiServer } from '../src/wireguard/uapi-server.js';
 import { peerPath, requirePeer, withLab, type ExecResult, type Lab } from './lib/netns.js';
+import { packageRoot } from '../src/package-root.js';
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 const CLI = join(packageRoot(), 'dist', 'cli.js');
 const WG = peerPath('wg');

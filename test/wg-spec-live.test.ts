@@ -4,16 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gate, peerPath, requirePeer, requireRoot } from './lib/netns.js';
+import { packageRoot } from '../src/package-root.js';
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
-}
 
 test('wireguard spec: live_interop.py passes against gridwire wg -f', { timeout: 240_000 }, async (t) => {
   if (!requireRoot(t) || !requirePeer(t, ['python3', 'wg'])) return;

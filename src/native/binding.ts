@@ -1,9 +1,9 @@
 // Loads the compiled addon and declares its exact TypeScript interface: the single source of the
 // TS↔C++ contract. Everything above this file uses typed wrappers, never the raw addon.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.js';
 
 type Bytes = Uint8Array;
 
@@ -112,16 +112,6 @@ export interface NativeAddon {
   WgEngine: new (options: NativeWgOptions) => NativeWgEngine;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'gridwire') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('gridwire: cannot find the package root to load the native addon');
-    dir = up;
-  }
-}
 
 function load(): NativeAddon {
   // GRIDWIRE_ADDON selects another build of the addon, e.g. the ASan/UBSan variant the test suite runs once.

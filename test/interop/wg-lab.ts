@@ -1,12 +1,13 @@
 // Shared setup for the WireGuard interop suite: WireGuard nodes (gridwire's CLI, gridwire through the
 // device-runner fixture, or a reference wireguard-go) started inside lab namespaces and configured with the
 // stock `wg`, point-to-point pairs over a veth, and the ping/iperf3/tcpdump probes the tests observe with.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKey as derivePublic } from '../../src/keys/index.js';
 import { Lab, peerPath, requirePeer, type ExecResult, type Gate, type LabProcess, type PeerName } from '../lib/netns.js';
+import { packageRoot } from '../../src/package-root.js';
 
 export type Impl = 'gridwire' | 'runner' | 'wireguard-go-new' | 'wireguard-go-old';
 export type Family = 4 | 6;
@@ -21,16 +22,6 @@ export function peersFor(...impls: Impl[]): PeerName[] {
 // ---------------------------------------------------------------------------------------------------
 // Paths
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'gridwire') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error('wg-lab: cannot find the gridwire package root');
-    dir = up;
-  }
-}
 
 /** The shipped CLI (`gridwire wg <ifname>`), built by `npx tsc -p tsconfig.json`. */
 export function cliPath(): string {
@@ -79,18 +70,8 @@ export interface RunOptions {
 }
 
 /** Runs argv in a namespace. Resolves with the result whatever the exit code; a timeout kills it and rejects. */
-export async function run(lab: Lab, ns: string, argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
-  const proc = lab.spawn(ns, argv);
-  const timeoutMs = opts.timeoutMs ?? 30_000;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    void proc.kill(0);
-  }, timeoutMs);
-  const result = await proc.exited;
-  clearTimeout(timer);
-  if (timedOut) throw new Error(`timed out after ${timeoutMs} ms: ${proc.describe()}`);
-  return result;
+export function run(lab: Lab, ns: string, argv: readonly string[], opts: RunOptions = {}): Promise<ExecResult> {
+  return lab.exec(ns, argv, opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs });
 }
 
 /** As run(), but a non-zero exit throws with the command's output. Returns stdout. */

@@ -2,8 +2,7 @@
 // data, strict hex, a seeded PRNG, and the @noble reference versions of the primitives noble only
 // exposes in a lower-level form (HChaCha20/HSalsa20 on words, WireGuard's HMAC/KDF/MAC).
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
@@ -11,20 +10,12 @@ import { hsalsa } from '@noble/ciphers/salsa.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { native, type NativeCrypto } from '../../src/native/binding.js';
+export { packageRoot } from '../../src/package-root.js';
+import { packageRoot } from '../../src/package-root.js';
 
 export const nc: NativeCrypto = native.crypto;
 
 /** The checkout's root: the nearest package.json above this file that names gridwire. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && JSON.parse(readFileSync(manifest, 'utf8')).name === 'gridwire') return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`crypto-helpers: no gridwire package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-}
 
 /** The read-only project notes, which sit beside the checkout both locally and in CI. */
 export function sharedDir(): string {
