@@ -24,6 +24,7 @@
       "native/io/endpoint.cc",
       "native/io/poller.cc",
       "native/io/tun.cc",
+      "native/io/vnet.cc",
       "native/io/udp.cc",
       "native/engine/wg_engine.cc"
     ]

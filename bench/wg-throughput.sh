@@ -3,7 +3,10 @@
 # iperf3 TCP test (1 stream, $DUR s, A→B then B→A with -R) through a different tunnel pair.
 #
 #   rows (ROWS, default all):  veth  gg (gridwire<->gridwire)  nn (wireguard-go new↔new)
-#                              gn (gridwire A ↔ wireguard-go new B)  oo (wireguard-go old↔old)
+#                              gn (gridwire A ↔ wireguard-go new B)  ng (wireguard-go new A ↔ gridwire B)
+#                              oo (wireguard-go old↔old)
+#                              gg-off, gn-off: gridwire with every data-path switch off (TUN offload, UDP GSO,
+#                              UDP GRO), i.e. the plain recvmmsg/sendmmsg + one-syscall-per-TUN-packet path
 #   env:  DUR=5  ROWS="veth gg nn gn oo"  GW_ENV="GRIDWIRE_X=0 ..." (extra env for gridwire only)
 #         GW_LABEL=...  (suffix for the gg/gn row names, e.g. to compare switches)  JSON=file (append rows)
 #         PERF=gg  (perf record -g the gridwire ends of that row into /tmp/wgbench-perf.<pid>.data)
@@ -17,6 +20,7 @@ GW_LABEL=${GW_LABEL:-}
 WG_NEW=${WG_NEW:-/opt/gridwire-peers/bin/wireguard-go}
 WG_OLD=${WG_OLD:-/usr/bin/wireguard-go}
 GRIDWIRE="node $HERE/dist/cli.js"
+GW_OFF="GRIDWIRE_TUN_OFFLOAD=0 GRIDWIRE_UDP_GSO=0 GRIDWIRE_UDP_GRO=0"
 ID=$$
 NSA=gwbA$ID NSB=gwbB$ID
 IFA=gwa$ID IFB=gwb$ID           # tunnel interfaces (names must differ: UAPI sockets share /var/run/wireguard)
@@ -59,6 +63,7 @@ start_impl() {
   local ns=$1 ifn=$2 impl=$3
   case $impl in
     gw) ip netns exec "$ns" env $GW_ENV $GRIDWIRE wg -f "$ifn" >"$TMP/$ifn.log" 2>&1 & ;;
+    gwoff) ip netns exec "$ns" env $GW_OFF $GRIDWIRE wg -f "$ifn" >"$TMP/$ifn.log" 2>&1 & ;;
     new) ip netns exec "$ns" env LOG_LEVEL=error "$WG_NEW" -f "$ifn" >"$TMP/$ifn.log" 2>&1 & ;;
     old) ip netns exec "$ns" env LOG_LEVEL=error "$WG_OLD" -f "$ifn" >"$TMP/$ifn.log" 2>&1 & ;;
   esac
@@ -133,6 +138,8 @@ for row in $ROWS; do
     nn) tunnel_up new new; measure "wg-go-new<->wg-go-new" $OB nn; stop_impls ;;
     gn) tunnel_up gw new; measure "gridwire<->wg-go-new$GW_LABEL" $OB gn; stop_impls ;;
     ng) tunnel_up new gw; measure "wg-go-new<->gridwire$GW_LABEL" $OB ng; stop_impls ;;
+    gg-off) tunnel_up gwoff gwoff; measure "gridwire<->gridwire (off)" $OB gg-off; stop_impls ;;
+    gn-off) tunnel_up gwoff new; measure "gridwire<->wg-go-new (off)" $OB gn-off; stop_impls ;;
     oo) tunnel_up old old; measure "wg-go-old<->wg-go-old" $OB oo; stop_impls ;;
     *) die "unknown row $row" ;;
   esac

@@ -6,10 +6,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "../crypto/curve.h"
 #include "../io/poller.h"
+#include "../io/vnet.h"
 
 namespace gw::engine {
 
@@ -21,6 +23,16 @@ constexpr uint64_t kMaxTimerSleepNs = 100'000'000;  // tick at least every 100 m
 constexpr size_t kMaxPacket = 65535;
 constexpr size_t kScratchExtra = 64;  // transport header, tag and padding on top of a packet
 constexpr size_t kScratchSlabs = 16;  // copies per flush; more just flush earlier
+constexpr size_t kSinkBatch = 256;    // datagrams per sendmmsg flush, packets per TUN write flush
+constexpr size_t kTxSegs = 256;       // TX with TUN offload: segments of split super-packets per batch
+
+// Data-path switches, read once at start: GRIDWIRE_TUN_OFFLOAD, GRIDWIRE_UDP_GSO, GRIDWIRE_UDP_GRO ("0" = off;
+// default on). They exist so the bench can show what each mechanism buys.
+bool env_switch(const char* name, bool dflt = true) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return dflt;
+  return std::strcmp(v, "0") != 0 && std::strcmp(v, "off") != 0 && std::strcmp(v, "false") != 0;
+}
 
 wg::Endpoint to_core(const io::Endpoint& e) {
   wg::Endpoint out;
@@ -87,17 +99,20 @@ class WgEngine::LoopSink final : public wg::Sink {
  public:
   LoopSink(WgEngine& engine, core::AllowedIps::Reader* reader) : engine_(engine), reader_(reader) {
     scratch_.init(kScratchSlabs, kMaxPacket + kScratchExtra);
+    out_.resize(kSinkBatch);
+    tun_out_.resize(kSinkBatch);
   }
 
-  void begin(const io::Batch* in) {
+  // in: the pool whose slabs the batch lives in (datagrams pointing there are sent without a copy).
+  void begin(const io::PacketPool* in) {
     in_ = in;
-    out_.count = 0;
-    tun_out_.count = 0;
+    out_count_ = 0;
+    tun_count_ = 0;
   }
 
   void send(wg::Peer*, const wg::Endpoint& to, const uint8_t* data, size_t len) override {
-    if (out_.count == io::kBatchSize) flush_udp();
-    io::Packet& p = out_.pkts[out_.count];
+    if (out_count_ == kSinkBatch) flush_udp();
+    io::Packet& p = out_[out_count_];
     p.ep = to_io(to);
     if (owned(data)) {
       p.data = const_cast<uint8_t*>(data);
@@ -113,7 +128,7 @@ class WgEngine::LoopSink final : public wg::Sink {
       p.data = copy.data;
     }
     p.len = static_cast<uint32_t>(len);
-    out_.count++;
+    out_count_++;
   }
 
   bool allowed_source(wg::Peer& peer, const uint8_t* packet, size_t len) override {
@@ -126,8 +141,8 @@ class WgEngine::LoopSink final : public wg::Sink {
       engine_.delivered_without_tun_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    if (tun_out_.count == io::kBatchSize) flush_tun();
-    io::Packet& p = tun_out_.pkts[tun_out_.count++];
+    if (tun_count_ == kSinkBatch) flush_tun();
+    io::Packet& p = tun_out_[tun_count_++];
     p.data = packet;
     p.len = static_cast<uint32_t>(len);
   }
@@ -155,34 +170,29 @@ class WgEngine::LoopSink final : public wg::Sink {
   }
 
  private:
-  bool owned(const uint8_t* data) const {
-    if (!in_) return false;
-    for (size_t i = 0; i < in_->count; i++) {
-      const io::Packet& p = in_->pkts[i];
-      if (data >= p.slab && data < p.data + p.cap + io::kTailroom) return true;
-    }
-    return false;
-  }
+  bool owned(const uint8_t* data) const { return in_ && in_->contains(data); }
 
   void flush_udp() {
-    if (out_.count && engine_.bind_) engine_.bind_->send_batch(out_);
-    out_.count = 0;
+    if (out_count_ && engine_.bind_) engine_.bind_->send_batch(out_.data(), out_count_);
+    out_count_ = 0;
     for (io::Packet& p : scratch_used_) scratch_.detach(p);
     scratch_used_.clear();
   }
 
   void flush_tun() {
-    if (!tun_out_.count) return;
-    io::IoResult r = engine_.tun_.write_batch(tun_out_);
+    if (!tun_count_) return;
+    io::IoResult r = engine_.tun_.write_batch(tun_out_.data(), tun_count_);
     if (r.dropped) engine_.tun_write_errors_.fetch_add(r.dropped, std::memory_order_relaxed);
-    tun_out_.count = 0;
+    tun_count_ = 0;
   }
 
   WgEngine& engine_;
   core::AllowedIps::Reader* reader_;
-  const io::Batch* in_ = nullptr;
-  io::Batch out_;
-  io::Batch tun_out_;
+  const io::PacketPool* in_ = nullptr;
+  std::vector<io::Packet> out_;
+  size_t out_count_ = 0;
+  std::vector<io::Packet> tun_out_;
+  size_t tun_count_ = 0;
   io::PacketPool scratch_;
   std::vector<io::Packet> scratch_used_;
 };
@@ -210,6 +220,7 @@ int WgEngine::start(const EngineOptions& options, std::string* err) {
     io::TunConfig cfg;
     cfg.name = options.tun_name.c_str();
     cfg.mtu = options.mtu;
+    cfg.vnet_hdr = cfg.offload = env_switch("GRIDWIRE_TUN_OFFLOAD");
     if (int rc = tun_.open(cfg); rc < 0) {
       *err = "cannot create TUN " + options.tun_name + ": " + std::strerror(-rc);
       return rc;
@@ -265,10 +276,52 @@ void WgEngine::tx_loop() {
   if (poller.open() < 0 || poller.add(tun_.fd(), EPOLLIN, 0) < 0 || poller.add(stop_fd_, EPOLLIN, 1) < 0) return;
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
+  epoll_event ev[4];
+  if (tun_.vnet_hdr()) {
+    // Each read is one packet or one TCP super-packet (TSO) behind a virtio header: split it into
+    // ordinary packets in the segment slabs, and encrypt and send once the batch is full or the TUN is drained.
+    io::PacketPool pool;
+    pool.init(kTxSegs, kMaxPacket);
+    std::vector<io::Packet> segs(kTxSegs);
+    for (io::Packet& p : segs) pool.attach(p);
+    const size_t rcap = io::kVnetHdrLen + kMaxPacket;
+    std::unique_ptr<uint8_t[]> rbuf(new uint8_t[rcap]);
+    size_t n = 0;
+    while (running_) {
+      const ssize_t got = tun_.read_one(rbuf.get(), rcap);
+      if (got < 0) {
+        if (n) process_tx_batch(pool, segs.data(), n, reader, sink), n = 0;
+        if (got == -EAGAIN) {
+          poller.wait(ev, 4, -1);
+          continue;
+        }
+        if (got == -EBADFD || got == -EIO || got == -ENODEV) {
+          post("interface-gone", nullptr, tun_.name());
+          return;
+        }
+        continue;
+      }
+      if (static_cast<size_t>(got) <= io::kVnetHdrLen) continue;
+      io::vnet::Hdr h;
+      std::memcpy(&h, rbuf.get(), sizeof h);
+      const uint8_t* pkt = rbuf.get() + io::kVnetHdrLen;
+      const size_t len = static_cast<size_t>(got) - io::kVnetHdrLen;
+      const size_t need = io::vnet::segment_count(h, pkt, len);
+      if (need == 0 || need > kTxSegs) {
+        tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      if (need > kTxSegs - n) process_tx_batch(pool, segs.data(), n, reader, sink), n = 0;
+      const size_t k = io::vnet::gso_split(h, pkt, len, segs.data() + n, kTxSegs - n);
+      if (k == 0) tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
+      n += k;
+      if (n == kTxSegs) process_tx_batch(pool, segs.data(), n, reader, sink), n = 0;
+    }
+    return;
+  }
   io::PacketPool pool;
   pool.init(io::kBatchSize, kMaxPacket);
   io::Batch batch;
-  epoll_event ev[4];
   while (running_) {
     pool.fill(batch);
     io::IoResult r = tun_.read_batch(batch);
@@ -277,17 +330,18 @@ void WgEngine::tx_loop() {
       return;
     }
     if (batch.count) {
-      process_tx_batch(batch, reader, sink);
+      process_tx_batch(pool, batch.pkts, batch.count, reader, sink);
       continue;
     }
     poller.wait(ev, 4, -1);
   }
 }
 
-void WgEngine::process_tx_batch(io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink) {
-  sink.begin(&in);
+void WgEngine::process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, size_t count,
+                                core::AllowedIps::Reader& reader, LoopSink& sink) {
+  sink.begin(&pool);
   uint64_t t = now();
-  wg::Packet run[io::kBatchSize];
+  wg::Packet run[kTxSegs];
   size_t n = 0;
   wg::Peer* run_peer = nullptr;
   auto flush_run = [&] {
@@ -296,8 +350,8 @@ void WgEngine::process_tx_batch(io::Batch& in, core::AllowedIps::Reader& reader,
   };
   {
     core::AllowedIps::ReadGuard guard(reader);
-    for (size_t i = 0; i < in.count; i++) {
-      io::Packet& p = in.pkts[i];
+    for (size_t i = 0; i < count; i++) {
+      io::Packet& p = pkts[i];
       auto* peer = static_cast<wg::Peer*>(allowed_.lookup_dst(guard, p.data, p.len));
       if (!peer) {
         no_route_.fetch_add(1, std::memory_order_relaxed);
@@ -332,40 +386,49 @@ void WgEngine::rx_loop() {
       s->recv_batch(batch);
       if (!batch.count) continue;
       any = true;
-      process_rx_batch(batch, reader, sink);
+      process_rx_batch(pool, batch, reader, sink);
     }
     if (!any) poller.wait(ev, 4, -1);
   }
 }
 
-void WgEngine::process_rx_batch(io::Batch& in, core::AllowedIps::Reader&, LoopSink& sink) {
-  sink.begin(&in);
+void WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader&, LoopSink& sink) {
+  sink.begin(&pool);
   uint64_t t = now();
   bool queued = false;
-  for (size_t i = 0; i < in.count; i++) {
-    io::Packet& p = in.pkts[i];
-    wg::MessageType type = wg::Device::classify(p.data, p.len);
+  auto one = [&](const wg::Endpoint& src, uint8_t* data, size_t len) {
+    wg::MessageType type = wg::Device::classify(data, len);
     if (type == wg::MessageType::kInitiation || type == wg::MessageType::kResponse ||
         type == wg::MessageType::kCookieReply) {
-      queued |= queue_handshake(p);
+      queued |= queue_handshake(src, data, len);
+      return;
+    }
+    device_->receive(src, data, len, t, sink);
+  };
+  for (size_t i = 0; i < in.count; i++) {
+    io::Packet& p = in.pkts[i];
+    const wg::Endpoint src = to_core(p.ep);
+    if (!p.gso_size) {
+      one(src, p.data, p.len);
       continue;
     }
-    device_->receive(to_core(p.ep), p.data, p.len, t, sink);
+    // UDP GRO: equal-size datagrams back to back (the last may be shorter), each decrypted in place.
+    for (size_t off = 0; off < p.len; off += p.gso_size) one(src, p.data + off, std::min<size_t>(p.gso_size, p.len - off));
   }
   sink.flush();
   if (queued) hs_cv_.notify_one();
 }
 
-bool WgEngine::queue_handshake(const io::Packet& p) {
+bool WgEngine::queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len) {
   std::lock_guard<std::mutex> lock(hs_mu_);
   if (hs_queue_.size() >= kHandshakeQueueMax) {
     hs_queue_dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   HandshakeItem& item = hs_queue_.emplace_back();
-  item.src = to_core(p.ep);
-  item.len = static_cast<uint16_t>(p.len);
-  std::memcpy(item.data, p.data, p.len);
+  item.src = src;
+  item.len = static_cast<uint16_t>(len);
+  std::memcpy(item.data, data, len);
   return true;
 }
 
@@ -416,6 +479,8 @@ int WgEngine::rebind(const DeviceChange& change, std::string* err) {
   io::UdpConfig cfg;
   cfg.port = port;
   cfg.fwmark = mark;
+  cfg.gso = env_switch("GRIDWIRE_UDP_GSO");
+  cfg.gro = env_switch("GRIDWIRE_UDP_GRO");
   auto fresh = std::make_unique<io::UdpBind>();
   if (int rc = fresh->open(cfg); rc < 0) {
     *err = "cannot bind UDP port " + std::to_string(port) + ": " + std::strerror(-rc);
@@ -546,6 +611,7 @@ std::vector<std::pair<std::string, uint64_t>> WgEngine::counters() const {
   out.emplace_back("drop_no_route", no_route_.load());
   out.emplace_back("drop_handshake_queue_full", hs_queue_dropped_.load());
   out.emplace_back("tun_write_errors", tun_write_errors_.load());
+  out.emplace_back("tun_read_invalid", tun_read_invalid_.load());
   out.emplace_back("delivered_without_tun", delivered_without_tun_.load());
   return out;
 }

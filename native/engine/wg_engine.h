@@ -105,9 +105,10 @@ class WgEngine {
   void tx_loop();
   void rx_loop();
   void handshake_loop();
-  void process_tx_batch(io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
-  void process_rx_batch(io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
-  bool queue_handshake(const io::Packet& p);
+  void process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, size_t count, core::AllowedIps::Reader& reader,
+                        LoopSink& sink);
+  void process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  bool queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len);
   int rebind(const DeviceChange& change, std::string* err);
   void apply_peer(const PeerChange& pc, uint64_t now, LoopSink& sink);
   void remove_peer(const Key& pub);
@@ -136,6 +137,7 @@ class WgEngine {
 
   std::atomic<uint64_t> hs_queue_dropped_{0};
   std::atomic<uint64_t> tun_write_errors_{0};
+  std::atomic<uint64_t> tun_read_invalid_{0};  // TUN reads with a virtio header we cannot split
   std::atomic<uint64_t> no_route_{0};
   std::atomic<uint64_t> delivered_without_tun_{0};
 };

@@ -37,6 +37,7 @@ struct Packet {
   uint32_t cap = 0;
   Endpoint ep;           // UDP: source on receive, destination on send
   void* peer = nullptr;  // set by routing; opaque here
+  uint16_t gso_size = 0;  // UDP receive with GRO: the datagrams coalesced into data are this long (the last may be shorter); 0 = one datagram
 
   void reset(uint32_t payload_cap) {
     data = slab + kHeadroom;
@@ -104,6 +105,8 @@ class PacketPool {
   }
 
   uint32_t payload_cap() const { return payload_cap_; }
+  // Whether ptr lies in one of this pool's slabs (headroom and tailroom included).
+  bool contains(const uint8_t* ptr) const { return ptr >= mem_ && ptr < mem_ + total_ * slab_size_; }
   size_t available() const { return available_; }
   size_t total() const { return total_; }
 

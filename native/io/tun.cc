@@ -4,11 +4,14 @@
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include "vnet.h"
 
 namespace gw::io {
 
@@ -53,6 +56,11 @@ int Tun::open(const TunConfig& cfg) {
   if (!err) {
     std::memcpy(name_, ifr.ifr_name, IFNAMSIZ);
     vnet_hdr_ = cfg.vnet_hdr;
+    offload_ = false;
+    if (cfg.vnet_hdr && cfg.offload) {
+      const unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+      offload_ = ioctl(fd_, TUNSETOFFLOAD, flags) == 0;
+    }
   }
   if (!err && cfg.mtu > 0) err = set_mtu(cfg.mtu);
   if (!err && cfg.up) err = set_up(true);
@@ -63,6 +71,7 @@ int Tun::open(const TunConfig& cfg) {
 void Tun::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
+  offload_ = false;
   name_[0] = '\0';
 }
 
@@ -100,19 +109,45 @@ IoResult Tun::read_batch(Batch& b) {
   return r;
 }
 
-IoResult Tun::write_batch(const Batch& b) {
+IoResult Tun::write_batch(Packet* pkts, size_t n) {
   IoResult r;
-  const size_t hdr = vnet_hdr_ ? kVnetHdrLen : 0;
-  for (; r.count < b.count; ++r.count) {
-    const Packet& p = b.pkts[r.count];
-    if (hdr) std::memset(p.data - hdr, 0, hdr);  // GSO_NONE, no checksum offload
-    const ssize_t n = ::write(fd_, p.data - hdr, p.len + hdr);
-    if (n >= 0) continue;
-    if (errno == EINTR) { --r.count; continue; }
+  while (r.count < n) {
+    const Packet& p = pkts[r.count];
+    ssize_t w;
+    size_t k = 1;
+    if (!vnet_hdr_) {
+      w = ::write(fd_, p.data, p.len);
+    } else {
+      vnet::Hdr h;
+      iovec iov[2 + 64];
+      if (offload_) k = vnet::tcp_run(&pkts[r.count], n - r.count, 64);
+      if (k > 1) vnet::tcp_coalesce(&pkts[r.count], k, &h);
+      iov[0] = {&h, sizeof h};
+      iov[1] = {p.data, p.len};
+      for (size_t j = 1; j < k; ++j) {
+        const Packet& q = pkts[r.count + j];
+        const size_t off = vnet::payload_offset(q.data);
+        iov[1 + j] = {q.data + off, q.len - off};
+      }
+      w = ::writev(fd_, iov, static_cast<int>(k + 1));
+    }
+    if (w >= 0) {
+      r.count += k;
+      continue;
+    }
+    if (errno == EINTR) continue;
     if (errno != EINVAL) return failure(r, errno);
-    ++r.dropped, r.err = errno;
+    r.count += k, r.dropped += k, r.err = errno;
   }
   return r;
+}
+
+ssize_t Tun::read_one(uint8_t* buf, size_t cap) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, buf, cap);
+    if (n >= 0) return n;
+    if (errno != EINTR) return -errno;
+  }
 }
 
 }  // namespace gw::io

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <net/if.h>
+#include <sys/types.h>
 
 #include "packet.h"
 
@@ -22,9 +23,12 @@ struct TunConfig {
   const char* name = "";  // "" lets the kernel pick tunN; a "%d" pattern is allowed
   int mtu = 1420;         // spec §1.16 default; 0 leaves the kernel's default
   bool up = true;         // SIOCSIFFLAGS IFF_UP after creation
-  // Hook for offloads: every read/write carries a virtio_net_hdr in the headroom just before data.
-  // TUNSETOFFLOAD (TSO/USO) is not requested yet, so the kernel sends plain packets with a zero header.
+  // Every read/write carries a virtio_net_hdr (in the headroom just before data for read_batch).
   bool vnet_hdr = false;
+  // With vnet_hdr: TUNSETOFFLOAD(CSUM|TSO4|TSO6), so reads may be TCP super-packets (split them with
+  // vnet::gso_split) and write_batch coalesces TCP runs (GRO). If the kernel refuses, offload() is false
+  // and the device works as with vnet_hdr alone.
+  bool offload = false;
 };
 
 class Tun {
@@ -40,6 +44,7 @@ class Tun {
   int fd() const { return fd_; }
   const char* name() const { return name_; }
   bool vnet_hdr() const { return vnet_hdr_; }
+  bool offload() const { return offload_; }
   int set_mtu(int mtu);  // 0 or -errno
   int mtu() const;       // the interface MTU, or -errno
   int set_up(bool up);   // 0 or -errno
@@ -49,11 +54,16 @@ class Tun {
   // the MTU (65535 once TSO is on).
   IoResult read_batch(Batch& b);
   // Writes b.pkts[0..b.count). A packet the kernel rejects (bad header) is dropped and counted.
-  IoResult write_batch(const Batch& b);
+  IoResult write_batch(Batch& b) { return write_batch(b.pkts, b.count); }
+  // With offload(), consecutive TCP segments of one flow go out as one super-packet (vnet::tcp_run).
+  IoResult write_batch(Packet* pkts, size_t n);
+  // One read of at most cap bytes into buf (with vnet_hdr: header first). Bytes read, or -errno.
+  ssize_t read_one(uint8_t* buf, size_t cap);
 
  private:
   int fd_ = -1;
   bool vnet_hdr_ = false;
+  bool offload_ = false;
   char name_[IFNAMSIZ] = {};
 };
 

@@ -1,6 +1,7 @@
 #include "udp.h"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -78,6 +79,23 @@ void UdpSocket::close() {
   fd_ = -1;
   family_ = 0;
   port_ = 0;
+  gso_ = gro_ = false;
+}
+
+bool UdpSocket::enable_gso(bool on) {
+  // Probe: kernels with UDP_SEGMENT (4.18+) answer getsockopt for it.
+  gso_ = on && fd_ >= 0 && getopt(fd_, SOL_UDP, UDP_SEGMENT) >= 0;
+  return gso_;
+}
+
+bool UdpSocket::enable_gro(bool on) {
+  if (fd_ < 0) return gro_ = false;
+  if (!on) {
+    if (gro_) setopt(fd_, SOL_UDP, UDP_GRO, 0);
+    return gro_ = false;
+  }
+  gro_ = setopt(fd_, SOL_UDP, UDP_GRO, 1) == 0;
+  return gro_;
 }
 
 int UdpSocket::set_buffers(int rcvbuf, int sndbuf) {
@@ -89,9 +107,17 @@ int UdpSocket::rcvbuf() const { return getopt(fd_, SOL_SOCKET, SO_RCVBUF); }
 int UdpSocket::sndbuf() const { return getopt(fd_, SOL_SOCKET, SO_SNDBUF); }
 int UdpSocket::set_mark(uint32_t mark) { return setopt(fd_, SOL_SOCKET, SO_MARK, static_cast<int>(mark)); }
 
+namespace {
+constexpr size_t kCtrlLen = CMSG_SPACE(sizeof(int));
+constexpr size_t kMaxGsoSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;  // below 65535 minus the IPv6/UDP headers
+constexpr size_t kSendPackets = 4 * kBatchSize;  // packets per sendmmsg (in at most kBatchSize messages)
+}  // namespace
+
 IoResult UdpSocket::recv_batch(Batch& b) {
   mmsghdr msgs[kBatchSize];
   iovec iov[kBatchSize];
+  alignas(cmsghdr) uint8_t ctrl[kBatchSize][kCtrlLen];
   size_t n = 0;
   for (; n < kBatchSize && b.pkts[n].slab; ++n) {
     Packet& p = b.pkts[n];
@@ -102,6 +128,10 @@ IoResult UdpSocket::recv_batch(Batch& b) {
     msgs[n].msg_hdr.msg_namelen = sizeof p.ep.addr;
     msgs[n].msg_hdr.msg_iov = &iov[n];
     msgs[n].msg_hdr.msg_iovlen = 1;
+    if (gro_) {
+      msgs[n].msg_hdr.msg_control = ctrl[n];
+      msgs[n].msg_hdr.msg_controllen = kCtrlLen;
+    }
   }
   b.count = 0;
   int got;
@@ -114,9 +144,20 @@ IoResult UdpSocket::recv_batch(Batch& b) {
       ++r.dropped;
       continue;
     }
+    uint16_t gso = 0;
+    if (gro_) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+          int v;
+          std::memcpy(&v, CMSG_DATA(c), sizeof v);
+          gso = static_cast<uint16_t>(v);
+        }
+      }
+    }
     Packet& p = b.pkts[b.count];
     if (static_cast<size_t>(i) != b.count) std::swap(p, b.pkts[i]);  // close the gap left by drops
     p.len = msgs[i].msg_len;
+    p.gso_size = gso && gso < p.len ? gso : 0;
     p.ep.normalize();
     ++b.count;
   }
@@ -126,24 +167,55 @@ IoResult UdpSocket::recv_batch(Batch& b) {
 
 IoResult UdpSocket::send_batch(const Packet* pkts, size_t n) {
   mmsghdr msgs[kBatchSize];
-  iovec iov[kBatchSize];
+  iovec iov[kSendPackets];
+  size_t segs[kBatchSize];  // packets per message
+  alignas(cmsghdr) uint8_t ctrl[kBatchSize][CMSG_SPACE(sizeof(uint16_t))];
   IoResult r;
   while (r.count < n) {
-    const size_t chunk = std::min(n - r.count, kBatchSize);
-    for (size_t i = 0; i < chunk; ++i) {
-      const Packet& p = pkts[r.count + i];
-      iov[i] = {p.data, p.len};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(&p.ep.addr.sa);
-      msgs[i].msg_hdr.msg_namelen = p.ep.socklen();
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
+    // Build up to kBatchSize messages from at most kBatchSize packets.
+    size_t m = 0, used = 0;
+    while (m < kBatchSize && used < kSendPackets && r.count + used < n) {
+      const Packet& first = pkts[r.count + used];
+      size_t k = 1, bytes = first.len;
+      if (gso_) {
+        while (k < kMaxGsoSegments && used + k < kSendPackets && r.count + used + k < n) {
+          const Packet& q = pkts[r.count + used + k];
+          if (q.len > first.len || bytes + q.len > kMaxGsoBytes || q.ep != first.ep) break;
+          bytes += q.len, ++k;
+          if (q.len < first.len) break;  // a short datagram ends the run
+        }
+      }
+      for (size_t j = 0; j < k; ++j) iov[used + j] = {pkts[r.count + used + j].data, pkts[r.count + used + j].len};
+      msgs[m] = {};
+      msgs[m].msg_hdr.msg_name = const_cast<sockaddr*>(&first.ep.addr.sa);
+      msgs[m].msg_hdr.msg_namelen = first.ep.socklen();
+      msgs[m].msg_hdr.msg_iov = &iov[used];
+      msgs[m].msg_hdr.msg_iovlen = k;
+      if (k > 1) {
+        msgs[m].msg_hdr.msg_control = ctrl[m];
+        msgs[m].msg_hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+        cmsghdr* c = CMSG_FIRSTHDR(&msgs[m].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        const uint16_t size = static_cast<uint16_t>(first.len);
+        std::memcpy(CMSG_DATA(c), &size, sizeof size);
+      }
+      segs[m++] = k;
+      used += k;
     }
-    const int sent = sendmmsg(fd_, msgs, static_cast<unsigned>(chunk), MSG_DONTWAIT);
-    if (sent > 0) r.count += static_cast<size_t>(sent);
-    else if (errno == EINTR) continue;
-    else if (per_packet_error(errno)) ++r.count, ++r.dropped, r.err = errno;  // sendmmsg fails on the first
-    else return status_from(r, errno);
+    const int sent = sendmmsg(fd_, msgs, static_cast<unsigned>(m), MSG_DONTWAIT);
+    if (sent > 0) {
+      for (int i = 0; i < sent; ++i) r.count += segs[i];
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EIO && gso_ && segs[0] > 1) {
+      gso_ = false;  // the route cannot checksum-offload: send datagrams one by one from now on
+    } else if (per_packet_error(errno)) {
+      r.count += segs[0], r.dropped += segs[0], r.err = errno;  // sendmmsg fails on the first
+    } else {
+      return status_from(r, errno);
+    }
   }
   return r;
 }
@@ -155,8 +227,10 @@ int UdpBind::open(const UdpConfig& cfg) {
   do err = open_once(cfg);
   while (err == -EADDRINUSE && --attempts > 0);
   if (!err && cfg.fwmark) err = set_mark(cfg.fwmark);
-  for (UdpSocket* s : {&v4_, &v6_})
+  for (UdpSocket* s : {&v4_, &v6_}) {
     if (!err && s->is_open()) err = s->set_buffers(cfg.rcvbuf, cfg.sndbuf);
+    if (!err && s->is_open()) s->enable_gso(cfg.gso), s->enable_gro(cfg.gro);
+  }
   if (err) close();
   return err;
 }
@@ -183,12 +257,12 @@ int UdpBind::set_mark(uint32_t mark) {
   return 0;
 }
 
-IoResult UdpBind::send_batch(const Batch& b) {
+IoResult UdpBind::send_batch(const Packet* pkts, size_t n) {
   IoResult total;
-  while (total.count < b.count) {
-    const Packet* run = &b.pkts[total.count];
+  while (total.count < n) {
+    const Packet* run = &pkts[total.count];
     size_t len = 1;
-    while (total.count + len < b.count && run[len].ep.family() == run[0].ep.family()) ++len;
+    while (total.count + len < n && run[len].ep.family() == run[0].ep.family()) ++len;
     UdpSocket& s = run[0].ep.family() == AF_INET ? v4_ : v6_;
     IoResult r = s.is_open() && !run[0].ep.empty() ? s.send_batch(run, len) : IoResult{len, len, IoStatus::kOk, EAFNOSUPPORT};
     total.count += r.count, total.dropped += r.dropped;

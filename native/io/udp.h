@@ -22,6 +22,8 @@ struct UdpConfig {
   int rcvbuf = 7 << 20;          // wireguard-go's 7 MiB; 0 leaves the kernel default
   int sndbuf = 7 << 20;
   uint32_t fwmark = 0;           // SO_MARK for policy routing; 0 = unset
+  bool gso = false;              // UDP_SEGMENT on send: runs of equal-size datagrams to one endpoint in one message
+  bool gro = false;              // UDP_GRO on receive: Packet::gso_size tells how to split (buffers need 64 KiB)
 };
 
 class UdpSocket {
@@ -46,16 +48,26 @@ class UdpSocket {
   int rcvbuf() const;  // what the kernel granted (it doubles the request), or -errno
   int sndbuf() const;
   int set_mark(uint32_t mark);  // 0 or -errno (needs CAP_NET_ADMIN)
+  // Probes and switches UDP GSO (send) / GRO (receive); returns whether the kernel accepted it.
+  bool enable_gso(bool on);
+  bool enable_gro(bool on);
+  bool gso() const { return gso_; }
+  bool gro() const { return gro_; }
 
-  // Receives into b.pkts[0..) (stopping at a packet without a slab); sets data/len/ep per packet.
-  // Truncated datagrams (bigger than cap) are dropped and counted. kAgain only when nothing came.
+  // Receives into b.pkts[0..) (stopping at a packet without a slab); sets data/len/ep per packet (and
+  // gso_size with GRO). Truncated datagrams (bigger than cap) are dropped and counted. kAgain only when
+  // nothing came.
   IoResult recv_batch(Batch& b);
   // Sends pkts[0..n) to each packet's ep (all of this socket's family). A destination the kernel
   // refuses (unreachable, EMSGSIZE...) drops that packet only; kAgain stops with count = sent so far.
+  // With gso(): consecutive packets to one endpoint of one size (the last of a run may be shorter) go
+  // as one message with UDP_SEGMENT; EIO (no checksum offload on the route) turns GSO off and retries.
   IoResult send_batch(const Packet* pkts, size_t n);
 
  private:
   int fd_ = -1;
+  bool gso_ = false;
+  bool gro_ = false;
   int family_ = 0;
   uint16_t port_ = 0;
 };
@@ -72,7 +84,8 @@ class UdpBind {
   int set_mark(uint32_t mark);
 
   // Sends b.pkts[0..b.count), each through the socket of its endpoint's family.
-  IoResult send_batch(const Batch& b);
+  IoResult send_batch(const Batch& b) { return send_batch(b.pkts, b.count); }
+  IoResult send_batch(const Packet* pkts, size_t n);
 
  private:
   int open_once(const UdpConfig& cfg);

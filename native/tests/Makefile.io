@@ -9,7 +9,7 @@ CXXFLAGS ?= -std=c++20 -O2 -Wall -Wextra -fno-exceptions -pthread
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g -O1
 
 NATIVE   := $(ROOT)/native
-IO_SRCS  := $(NATIVE)/io/endpoint.cc $(NATIVE)/io/tun.cc $(NATIVE)/io/udp.cc $(NATIVE)/io/poller.cc
+IO_SRCS  := $(NATIVE)/io/endpoint.cc $(NATIVE)/io/tun.cc $(NATIVE)/io/vnet.cc $(NATIVE)/io/udp.cc $(NATIVE)/io/poller.cc
 IO_HDRS  := $(wildcard $(NATIVE)/io/*.h) $(NATIVE)/tests/io/harness.h
 AIP_SRCS := $(NATIVE)/core/allowedips.cc
 AIP_HDRS := $(NATIVE)/core/allowedips.h $(NATIVE)/tests/io/harness.h

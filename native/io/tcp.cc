@@ -1,0 +1,128 @@
+#include "tcp.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace gw::io {
+namespace {
+
+int set_int(int fd, int level, int opt, int v) {
+  return setsockopt(fd, level, opt, &v, sizeof v) == 0 ? 0 : -errno;
+}
+
+// Small link frames (keepalives, tree messages) must not sit in Nagle's buffer waiting for an ACK.
+int prepare_stream(int fd) {
+  if (fd < 0) return -errno;
+  int err = set_int(fd, IPPROTO_TCP, TCP_NODELAY, 1);
+  if (err != 0) ::close(fd);
+  return err != 0 ? err : fd;
+}
+
+int fail_close(int fd) {
+  int err = -errno;
+  ::close(fd);
+  return err;
+}
+
+uint16_t local_port(int fd) {
+  Endpoint ep;
+  socklen_t len = sizeof ep.addr;
+  if (getsockname(fd, &ep.addr.sa, &len) != 0) return 0;
+  return ep.port();
+}
+
+}  // namespace
+
+int tcp_listen(const Endpoint& at, int backlog, uint16_t* bound_port) {
+  int fd = socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return -errno;
+  if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0) return fail_close(fd);
+  if (at.family() == AF_INET6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) != 0) return fail_close(fd);
+  if (bind(fd, &at.addr.sa, at.socklen()) != 0 || listen(fd, backlog) != 0) return fail_close(fd);
+  if (bound_port) *bound_port = local_port(fd);
+  return fd;
+}
+
+int tcp_accept(int listen_fd, Endpoint* peer) {
+  Endpoint ep;
+  socklen_t len = sizeof ep.addr;
+  int fd = accept4(listen_fd, &ep.addr.sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0 && peer) Endpoint::from_sockaddr(&ep.addr.sa, len, peer);
+  return prepare_stream(fd);
+}
+
+int tcp_connect(const Endpoint& to) {
+  int fd = prepare_stream(socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+  if (fd < 0) return fd;
+  if (connect(fd, &to.addr.sa, to.socklen()) != 0 && errno != EINPROGRESS) return fail_close(fd);
+  return fd;
+}
+
+int tcp_connect_result(int fd) {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return -errno;
+  if (err != 0) return -err;
+  // SO_ERROR is also 0 while the SYN is still out; only a known peer means connected.
+  sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &sl) == 0) return 0;
+  return errno == ENOTCONN ? -EINPROGRESS : -errno;
+}
+
+ssize_t tcp_read(int fd, uint8_t* buf, size_t len) {
+  ssize_t n;
+  do n = ::recv(fd, buf, len, 0);
+  while (n < 0 && errno == EINTR);
+  return n >= 0 ? n : -errno;
+}
+
+ssize_t tcp_write(int fd, const uint8_t* buf, size_t len) {
+  ssize_t n;
+  do n = ::send(fd, buf, len, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n >= 0 ? n : -errno;
+}
+
+ssize_t tcp_writev(int fd, const iovec* iov, int cnt) {
+  msghdr msg{};
+  msg.msg_iov = const_cast<iovec*>(iov);
+  msg.msg_iovlen = static_cast<size_t>(cnt);
+  ssize_t n;
+  do n = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n >= 0 ? n : -errno;
+}
+
+bool IovBatch::add(const void* data, size_t len) {
+  if (len == 0) return true;
+  if (count_ == kMax) return false;
+  iov_[count_++] = {const_cast<void*>(data), len};
+  return true;
+}
+
+ssize_t IovBatch::flush(int fd) {
+  if (empty()) return 0;
+  ssize_t n = tcp_writev(fd, iov_ + first_, count_ - first_);
+  if (n > 0) advance(static_cast<size_t>(n));
+  return n;
+}
+
+size_t IovBatch::pending_bytes() const {
+  size_t total = 0;
+  for (int i = first_; i < count_; i++) total += iov_[i].iov_len;
+  return total;
+}
+
+void IovBatch::advance(size_t written) {
+  while (first_ < count_ && written >= iov_[first_].iov_len) written -= iov_[first_++].iov_len;
+  if (first_ == count_) return clear();
+  iov_[first_].iov_base = static_cast<uint8_t*>(iov_[first_].iov_base) + written;
+  iov_[first_].iov_len -= written;
+}
+
+}  // namespace gw::io
