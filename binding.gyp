@@ -27,6 +27,22 @@
       "native/io/vnet.cc",
       "native/io/udp.cc",
       "native/engine/wg_engine.cc"
+    ],
+    "planetary_sources": [
+      "native/core/planetary/address.cc",
+      "native/core/planetary/bloom.cc",
+      "native/core/planetary/frames.cc",
+      "native/core/planetary/icmpv6.cc",
+      "native/core/planetary/link.cc",
+      "native/core/planetary/pathfinder.cc",
+      "native/core/planetary/payload.cc",
+      "native/core/planetary/router.cc",
+      "native/core/planetary/session.cc",
+      "native/core/planetary/tree.cc",
+      "native/core/planetary/wire.cc",
+      "native/io/tcp.cc",
+      "native/io/tls.cc",
+      "native/engine/planetary_engine.cc"
     ]
   },
   "target_defaults": {
@@ -49,9 +65,11 @@
       "sources": [
         "<@(crypto_sources)",
         "<@(wireguard_sources)",
+        "<@(planetary_sources)",
         "native/addon/args.cc",
         "native/addon/event_pump.cc",
         "native/addon/wg_binding.cc",
+        "native/addon/planetary_binding.cc",
         "native/addon/crypto_binding.cc",
         "native/addon/module.cc"
       ],

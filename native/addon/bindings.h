@@ -7,5 +7,6 @@ namespace gw::addon {
 
 Napi::Object crypto_exports(Napi::Env env);
 Napi::Function wg_engine_class(Napi::Env env);
+Napi::Function planetary_engine_class(Napi::Env env);
 
 }  // namespace gw::addon

@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("crypto", crypto_exports(env));
   exports.Set("WgEngine", wg_engine_class(env));
+  exports.Set("PlanetaryEngine", planetary_engine_class(env));
   return exports;
 }
 

@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "frames.h"
 #include "types.h"
 
 namespace gw::planetary {
@@ -26,10 +27,6 @@ constexpr uint64_t kMaxFrameLen = 131070;    // yggdrasil's peerMaxMessageSize (
 constexpr uint64_t kHandshakeTimeout = 6 * kSecond;
 constexpr uint64_t kPeerTimeout = 3 * kSecond;
 constexpr uint64_t kKeepAliveDelay = 1 * kSecond;
-constexpr uint64_t kNoDeadline = ~uint64_t{0};
-
-constexpr uint8_t kFrameDummy = 0;
-constexpr uint8_t kFrameKeepAlive = 1;
 
 enum class LinkError : uint8_t {
   kNone,
@@ -132,8 +129,8 @@ class Link {
  private:
   enum class State : uint8_t { kNew, kHandshake, kUp, kClosed };
 
-  size_t take_preamble(const uint8_t* p, size_t n, uint64_t now, LinkSink& sink);
-  void finish_handshake(const uint8_t* pre, size_t len, uint64_t now, LinkSink& sink);
+  size_t take_preamble(const uint8_t* p, size_t n, LinkSink& sink);
+  void finish_handshake(const uint8_t* pre, size_t len, LinkSink& sink);
   void deframe(const uint8_t* p, size_t n, uint64_t now, LinkSink& sink);
   size_t take_length(const uint8_t* p, size_t n, LinkSink& sink);
   void deliver(Bytes frame, uint64_t now, LinkSink& sink);

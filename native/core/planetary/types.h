@@ -12,6 +12,8 @@ constexpr size_t kKeyLen = 32;
 constexpr size_t kSigLen = 64;
 constexpr uint64_t kSecond = 1'000'000'000ull;
 constexpr uint64_t kMillisecond = 1'000'000ull;
+// "No timer armed" for next_deadline() of every core.
+inline constexpr uint64_t kNoDeadline = ~uint64_t{0};
 
 // An Ed25519 public key. Ordering is bytewise (the spec's "lower key").
 using Key = std::array<uint8_t, kKeyLen>;
