@@ -11,6 +11,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   up: () => import('./cli/up.js'),
   down: () => import('./cli/down.js'),
   show: () => import('./cli/show.js'),
+  planetary: () => import('./cli/planetary.js'),
   demo: () => import('./cli/demo.js'),
 };
 

@@ -204,6 +204,7 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     Napi::Array ports = Napi::Array::New(env, s.listen_ports.size());
     for (uint32_t i = 0; i < s.listen_ports.size(); i++) ports.Set(i, s.listen_ports[i]);
     o.Set("listenPorts", ports);
+    o.Set("tunName", s.tun_name);
     return o;
   }
 

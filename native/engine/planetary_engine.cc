@@ -556,6 +556,7 @@ PlanetarySnapshot PlanetaryEngine::snapshot() {
     s.paths = router_->paths();
     sessions_->snapshot(now_, &s.sessions);
     for (const Listener& l : listeners_) s.listen_ports.push_back(l.port);
+    if (tun_.fd() >= 0) s.tun_name = tun_.name();
     std::map<LinkId, planetary::RouterPeerInfo> routed;
     for (const auto& p : router_->peers()) routed[p.link] = p;
     for (const auto& [id, c] : conns_) {

@@ -80,6 +80,7 @@ struct PlanetarySnapshot {
   std::vector<planetary::RouterPathEntry> paths;
   std::vector<planetary::SessionStats> sessions;
   std::vector<uint16_t> listen_ports;
+  std::string tun_name;  // the kernel's name for the TUN ("" without one)
 };
 
 class PlanetaryEngine {

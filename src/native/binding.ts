@@ -107,9 +107,73 @@ export interface NativeWgEngine {
   close(): void;
 }
 
+/** A planetary peer or listener, parsed and resolved by the control plane. */
+export interface NativePlanetaryLinkSpec {
+  /** As configured; identifies the peer for removePeer and getPeers. */
+  uri: string;
+  /** Numeric `ip:port` or `[ipv6%scope]:port`. */
+  address: string;
+  tls: boolean;
+  sni?: string;
+  password?: Uint8Array;
+  priority?: number;
+  pinnedKeys?: Uint8Array[];
+}
+
+export interface NativePlanetaryOptions {
+  /** Ed25519 seed (the first half of yggdrasil's PrivateKey). */
+  seed: Uint8Array;
+  /** TUN name or kernel pattern (`ygg%d`); omitted for no TUN. */
+  tunName?: string;
+  mtu?: number;
+  listen?: NativePlanetaryLinkSpec[];
+  peers?: NativePlanetaryLinkSpec[];
+  allowedKeys?: Uint8Array[];
+  nodeinfo?: string;
+  onEvent: (event: { type: string; detail?: string }) => void;
+}
+
+export interface NativePlanetaryPeerRow {
+  uri: string;
+  remote: string;
+  up: boolean;
+  inbound: boolean;
+  key: string | null;
+  priority: number;
+  port: number;
+  cost: number;
+  rxBytes: number;
+  txBytes: number;
+  uptimeSeconds: number;
+  lastError: string;
+  lastErrorAgeSeconds: number;
+}
+
+export interface NativePlanetarySnapshot {
+  self: { key: string; root: string; coords: number[]; seq: number; routingEntries: number };
+  peers: NativePlanetaryPeerRow[];
+  tree: Array<{ key: string; parent: string; seq: number }>;
+  paths: Array<{ key: string; path: number[]; seq: number }>;
+  sessions: Array<{ key: string; rxBytes: number; txBytes: number; uptimeSeconds: number }>;
+  listenPorts: number[];
+  tunName: string;
+}
+
+export interface NativePlanetaryEngine {
+  snapshot(): NativePlanetarySnapshot;
+  /** False when the URI is already configured. */
+  addPeer(spec: NativePlanetaryLinkSpec): boolean;
+  /** False when the URI is not configured. */
+  removePeer(uri: string): boolean;
+  /** One connection attempt, not redialed (multicast discoveries). */
+  dialOnce(spec: NativePlanetaryLinkSpec): void;
+  close(): void;
+}
+
 export interface NativeAddon {
   crypto: NativeCrypto;
   WgEngine: new (options: NativeWgOptions) => NativeWgEngine;
+  PlanetaryEngine: new (options: NativePlanetaryOptions) => NativePlanetaryEngine;
 }
 
 

@@ -1,0 +1,238 @@
+// `gridwire planetary`: a drop-in for the yggdrasil 0.5.12 daemon's command line. Flags are parsed the
+// way Go's flag package does (-x or --x, -x=v or -x v, stops at the first non-flag), and the modes are
+// tried in yggdrasil's order, so scripts written for yggdrasil get the same output and exit codes.
+import { fileURLToPath } from 'node:url';
+import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.js';
+import { packageRoot } from '../package-root.js';
+import {
+  exportPemPrivateKey,
+  formatPlanetaryConfig,
+  generatePlanetaryConfig,
+  loadPlanetaryConfigFile,
+  parsePlanetaryConfig,
+  decodeConfigText,
+  validatePlanetaryConfig,
+  PlanetaryConfigError,
+  type LoadedPlanetaryConfig,
+  type PlanetaryConfig,
+} from '../planetary/config.js';
+import { readFileSync } from 'node:fs';
+import { CliError, type Command } from './command.js';
+
+interface FlagSpec {
+  readonly name: string;
+  /** Go's placeholder type name for valued flags; absent for booleans. */
+  readonly value?: 'string';
+  readonly dflt?: string;
+  readonly usage: string;
+}
+
+const WITH_CONFIG = 'use in combination with either -useconf or -useconffile, outputs your';
+
+// Sorted by name, as Go's PrintDefaults lists them.
+const FLAGS: readonly FlagSpec[] = [
+  { name: 'address', usage: `${WITH_CONFIG} IPv6 address` },
+  { name: 'autoconf', usage: 'automatic mode (dynamic IP, peer with IPv6 neighbors)' },
+  { name: 'exportkey', usage: `${WITH_CONFIG} private key in PEM format` },
+  { name: 'genconf', usage: 'print a new config to stdout' },
+  { name: 'json', usage: 'print configuration from -genconf or -normaliseconf as JSON instead of HJSON' },
+  { name: 'loglevel', value: 'string', dflt: 'info', usage: 'loglevel to enable' },
+  { name: 'logto', value: 'string', dflt: 'stdout', usage: 'file path to log to, "syslog" or "stdout"' },
+  { name: 'normaliseconf', usage: `${WITH_CONFIG} configuration normalised` },
+  { name: 'publickey', usage: `${WITH_CONFIG} public key` },
+  { name: 'subnet', usage: `${WITH_CONFIG} IPv6 subnet` },
+  { name: 'useconf', usage: 'read HJSON/JSON config from stdin' },
+  { name: 'useconffile', value: 'string', dflt: '', usage: 'read HJSON/JSON config from specified file path' },
+  { name: 'user', value: 'string', dflt: '', usage: 'user (and, optionally, group) to set UID/GID to' },
+  { name: 'version', usage: 'prints the version of this build' },
+];
+
+type Flags = Record<string, string | boolean>;
+
+/** What startPlanetaryNode gets besides the config (the flags that shape a running node). */
+export interface PlanetaryNodeOptions {
+  /** error | warn | info | debug | trace, lower-cased; anything else is the node's to reject or default. */
+  readonly logLevel: string;
+  /** `stdout`, `syslog` or a file path to append to. */
+  readonly logTo: string;
+  /** `-user name[:group]` to drop to after setup; '' when not given. */
+  readonly user: string;
+  /** The -useconffile path (for reloading on SIGHUP); undefined for -useconf and -autoconf. */
+  readonly configFile: string | undefined;
+}
+
+const PROGRAM = 'gridwire planetary';
+
+function printDefaults(): string {
+  return FLAGS.map((f) => {
+    const dflt = f.value && f.dflt ? ` (default ${JSON.stringify(f.dflt)})` : '';
+    return `  -${f.name}${f.value ? ` ${f.value}` : ''}\n    \t${f.usage}${dflt}\n`;
+  }).join('');
+}
+
+class FlagError extends Error {}
+
+/** Go's flag.Parse: returns the flags set (defaults filled in), or throws FlagError with Go's message. */
+export function parsePlanetaryFlags(args: readonly string[]): Flags {
+  const flags: Flags = Object.fromEntries(FLAGS.map((f) => [f.name, f.value ? f.dflt! : false]));
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') break;
+    if (arg.length < 2 || arg[0] !== '-') break;
+    const body = arg.startsWith('--') ? arg.slice(2) : arg.slice(1);
+    if (body === '' || body.startsWith('-') || body.startsWith('=')) throw new FlagError(`bad flag syntax: ${arg}`);
+    const eq = body.indexOf('=');
+    const name = eq < 0 ? body : body.slice(0, eq);
+    const spec = FLAGS.find((f) => f.name === name);
+    if (!spec && (name === 'h' || name === 'help')) throw new HelpRequested();
+    if (!spec) throw new FlagError(`flag provided but not defined: -${name}`);
+    if (!spec.value) flags[name] = parseBool(eq < 0 ? 'true' : body.slice(eq + 1), name);
+    else if (eq >= 0) flags[name] = body.slice(eq + 1);
+    else if (i + 1 < args.length) flags[name] = args[++i]!;
+    else throw new FlagError(`flag needs an argument: -${name}`);
+  }
+  return flags;
+}
+
+class HelpRequested extends Error {}
+
+function parseBool(text: string, name: string): boolean {
+  // strconv.ParseBool
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  throw new FlagError(`invalid boolean value ${JSON.stringify(text)} for -${name}: parse error`);
+}
+
+function packageVersion(): string {
+  return JSON.parse(readFileSync(`${packageRoot()}/package.json`, 'utf8')).version as string;
+}
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+async function loadConfig(flags: Flags, stdin: () => Promise<Uint8Array>): Promise<LoadedPlanetaryConfig> {
+  const source = flags.useconf ? 'from stdin' : (flags.useconffile as string);
+  try {
+    if (flags.useconf) return parsePlanetaryConfig(decodeConfigText(await stdin()));
+    return loadPlanetaryConfigFile(flags.useconffile as string);
+  } catch (err) {
+    if (err instanceof PlanetaryConfigError) throw new CliError(`planetary: bad config ${source}: ${err.message}`, 2);
+    throw err;
+  }
+}
+
+function warn(warnings: readonly string[]): void {
+  for (const w of warnings) process.stderr.write(`${PROGRAM}: warning: ${w}\n`);
+}
+
+/** The query modes that print something about the config and exit; undefined when none was asked for. */
+function query(flags: Flags, loaded: LoadedPlanetaryConfig): string | undefined {
+  const { config } = loaded;
+  const publicKey = planetaryPublicKey(config.PrivateKey);
+  if (flags.address) return `${addressForKey(publicKey)}\n`;
+  if (flags.subnet) return `${subnetForKey(publicKey)}\n`;
+  if (flags.publickey) return `${Buffer.from(publicKey).toString('hex')}\n`;
+  if (flags.normaliseconf) {
+    warn(loaded.warnings);
+    return `${formatPlanetaryConfig({ ...config, AdminListen: '' }, flags.json ? 'json' : 'hjson')}\n`;
+  }
+  // fmt.Println of a PEM block that already ends in a newline.
+  if (flags.exportkey) return `${exportPemPrivateKey(config.PrivateKey)}\n`;
+  return undefined;
+}
+
+type StartNode = (config: PlanetaryConfig, options: PlanetaryNodeOptions) => Promise<number | void>;
+
+/** node.ts is optional while the data plane is being built; only its own absence is reported as such. */
+async function loadNodeStarter(): Promise<StartNode | undefined> {
+  const specifier = '../planetary/node.js';
+  try {
+    const mod = (await import(specifier)) as { startPlanetaryNode: StartNode };
+    return mod.startPlanetaryNode;
+  } catch (err) {
+    const missing = fileURLToPath(new URL(specifier, import.meta.url));
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(missing)) {
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<number> {
+  warn(loaded.warnings);
+  try {
+    validatePlanetaryConfig(loaded.config);
+  } catch (err) {
+    if (err instanceof PlanetaryConfigError) throw new CliError(`planetary: bad config: ${err.message}`, 2);
+    throw err;
+  }
+  const start = await loadNodeStarter();
+  if (!start) {
+    process.stderr.write(`${PROGRAM}: running a node is not built yet\n`);
+    return 1;
+  }
+  const code = await start(loaded.config, {
+    logLevel: (flags.loglevel as string).toLowerCase(),
+    logTo: flags.logto as string,
+    user: flags.user as string,
+    configFile: flags.useconf || flags.autoconf ? undefined : (flags.useconffile as string),
+  });
+  return code ?? 0;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`${message}\nUsage of ${PROGRAM}:\n${printDefaults()}`);
+  return 2;
+}
+
+/** The command, with stdin injectable for tests. */
+export async function runPlanetary(args: readonly string[], stdin: () => Promise<Uint8Array> = readAllStdin): Promise<number> {
+  let flags: Flags;
+  try {
+    flags = parsePlanetaryFlags(args);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stderr.write(`Usage of ${PROGRAM}:\n${printDefaults()}`);
+      return 0;
+    }
+    if (err instanceof FlagError) return usageError(err.message);
+    throw err;
+  }
+  if (flags.version) {
+    out(`Build name: gridwire\nBuild version: ${packageVersion()}\n`);
+    return 0;
+  }
+  let loaded: LoadedPlanetaryConfig;
+  if (flags.autoconf) loaded = { config: generatePlanetaryConfig(), warnings: [] };
+  else if (flags.useconf || flags.useconffile !== '') loaded = await loadConfig(flags, stdin);
+  else if (flags.genconf) {
+    out(`${formatPlanetaryConfig({ ...generatePlanetaryConfig(), AdminListen: '' }, flags.json ? 'json' : 'hjson')}\n`);
+    return 0;
+  } else {
+    out('Usage:\n');
+    process.stderr.write(printDefaults());
+    if (flags.address || flags.subnet) out('\nError: You need to specify some config data using -useconf or -useconffile.\n');
+    return 0;
+  }
+  const answer = query(flags, loaded);
+  if (answer !== undefined) {
+    out(answer);
+    return 0;
+  }
+  return runNode(flags, loaded);
+}
+
+// Bytes, not command.ts's readStdin text: a UTF-16 config is recognised by its byte order mark.
+async function readAllStdin(): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const command: Command = {
+  summary: 'run or configure a Yggdrasil 0.5 node (the yggdrasil daemon\'s flags: -genconf, -useconffile, -address, …)',
+  run: (args) => runPlanetary(args),
+};
+
+export default command;

@@ -1,0 +1,205 @@
+// PlanetaryNode: a running Planetary Network (Yggdrasil 0.5) node — the native engine (links, router,
+// sessions, TUN) configured from a yggdrasil config, the TUN addressed, and the admin socket served.
+// JS decides and observes; packets stay in C++.
+import { execFile } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { EventEmitter } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { promisify } from 'node:util';
+import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.js';
+import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec } from '../native/binding.js';
+import { startAdminServer, AdminError, type AdminServer, type PlanetaryState } from './admin.js';
+import type { PlanetaryConfig } from './config.js';
+import { parsePeerUri, type PeerUri } from './uri.js';
+
+const run = promisify(execFile);
+export const BUILD_NAME = 'gridwire';
+export const BUILD_VERSION = '0.1.0';
+
+const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
+
+// An IPv6 zone must reach the kernel as an interface index.
+function zoneIndex(zone: string): string {
+  if (/^\d+$/.test(zone)) return zone;
+  const path = `/sys/class/net/${zone}/ifindex`;
+  if (!existsSync(path)) throw new Error(`unknown interface '${zone}'`);
+  return readFileSync(path, 'utf8').trim();
+}
+
+async function numericAddress(host: string, port: number): Promise<string> {
+  const [bare, zone] = host.split('%') as [string, string | undefined];
+  const ip = isIP(bare) ? bare : (await lookup(bare)).address;
+  if (isIP(ip) === 4) return `${ip}:${port}`;
+  return `[${ip}${zone ? `%${zoneIndex(zone)}` : ''}]:${port}`;
+}
+
+/** Resolves a peering or listen URI into what the engine takes. */
+export async function linkSpec(uri: string): Promise<NativePlanetaryLinkSpec> {
+  const u: PeerUri = parsePeerUri(uri);
+  return {
+    uri: u.withoutQuery,
+    address: await numericAddress(u.host, u.port),
+    tls: u.scheme === 'tls',
+    ...(u.sni !== undefined && { sni: u.sni }),
+    password: u.password,
+    priority: u.priority,
+    pinnedKeys: [...u.pinnedKeys],
+  };
+}
+
+function tunPattern(ifname: string): string | undefined {
+  if (ifname === 'none' || ifname === 'dummy') return undefined;
+  return ifname === 'auto' || ifname === '' ? 'ygg%d' : ifname;
+}
+
+export interface PlanetaryNodeOptions {
+  /** Serve the admin socket on config.AdminListen (default true). */
+  admin?: boolean;
+}
+
+/** Events: 'peer-up' and 'peer-down' (detail: key and URI, or the reason), 'interface-gone'. */
+export class PlanetaryNode extends EventEmitter implements PlanetaryState {
+  readonly publicKey: Uint8Array;
+  readonly address: string;
+  readonly subnet: string;
+  private engine: NativePlanetaryEngine | undefined;
+  private admin: AdminServer | undefined;
+  private tunName = '';
+
+  private constructor(readonly config: PlanetaryConfig) {
+    super();
+    this.publicKey = planetaryPublicKey(config.PrivateKey);
+    this.address = addressForKey(this.publicKey);
+    this.subnet = subnetForKey(this.publicKey);
+  }
+
+  static async start(config: PlanetaryConfig, options: PlanetaryNodeOptions = {}): Promise<PlanetaryNode> {
+    const node = new PlanetaryNode(config);
+    try {
+      await node.open(options);
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+    return node;
+  }
+
+  private async open(options: PlanetaryNodeOptions): Promise<void> {
+    const c = this.config;
+    const tunName = tunPattern(c.IfName);
+    const interfacePeers = Object.values(c.InterfacePeers).flat();
+    this.engine = new native.PlanetaryEngine({
+      seed: c.PrivateKey.subarray(0, 32),
+      ...(tunName !== undefined && { tunName }),
+      mtu: c.IfMTU,
+      listen: await Promise.all(c.Listen.map(linkSpec)),
+      peers: await Promise.all([...c.Peers, ...interfacePeers].map(linkSpec)),
+      allowedKeys: c.AllowedPublicKeys.map(hexBytes),
+      ...(c.NodeInfo !== null && { nodeinfo: JSON.stringify(c.NodeInfo) }),
+      onEvent: (e) => this.emit(e.type, e),
+    });
+    this.tunName = this.engine.snapshot().tunName;
+    if (this.tunName) await run('ip', ['-6', 'address', 'add', `${this.address}/7`, 'dev', this.tunName]);
+    if (options.admin !== false && c.AdminListen && c.AdminListen !== 'none') {
+      this.admin = await startAdminServer(c.AdminListen, this);
+    }
+  }
+
+  /** The TCP/TLS ports the listeners got (a `:0` listener gets one from the kernel). */
+  listenPorts(): number[] {
+    return this.live().snapshot().listenPorts;
+  }
+
+  // --- PlanetaryState, for the admin socket and embedders ---
+
+  self() {
+    const s = this.live().snapshot().self;
+    return { buildName: BUILD_NAME, buildVersion: BUILD_VERSION, publicKey: this.publicKey, routingEntries: s.routingEntries };
+  }
+
+  peers() {
+    return this.live().snapshot().peers.map((p) => ({
+      remote: p.uri,
+      up: p.up,
+      inbound: p.inbound,
+      publicKey: p.key ? hexBytes(p.key) : undefined,
+      port: p.port,
+      priority: p.priority,
+      cost: p.cost,
+      bytesReceived: p.rxBytes,
+      bytesSent: p.txBytes,
+      rateReceived: 0,
+      rateSent: 0,
+      uptimeSeconds: p.uptimeSeconds,
+      latencyNs: 0,
+      ...(p.lastError && { lastError: { message: p.lastError, agoNs: p.lastErrorAgeSeconds * 1e9 } }),
+    }));
+  }
+
+  tree() {
+    return this.live().snapshot().tree.map((t) => ({ publicKey: hexBytes(t.key), parent: hexBytes(t.parent), sequence: t.seq }));
+  }
+
+  paths() {
+    return this.live().snapshot().paths.map((p) => ({ publicKey: hexBytes(p.key), path: p.path, sequence: p.seq }));
+  }
+
+  sessions() {
+    return this.live().snapshot().sessions.map((s) => ({
+      publicKey: hexBytes(s.key),
+      bytesReceived: s.rxBytes,
+      bytesSent: s.txBytes,
+      uptimeSeconds: s.uptimeSeconds,
+    }));
+  }
+
+  /** Coordinates in the spanning tree and the root's key, for status displays. */
+  treePosition(): { root: string; coords: number[] } {
+    const s = this.live().snapshot().self;
+    return { root: s.root, coords: s.coords };
+  }
+
+  tun() {
+    return this.tunName ? { enabled: true as const, name: this.tunName, mtu: this.config.IfMTU } : { enabled: false as const };
+  }
+
+  multicastInterfaces() {
+    return [];
+  }
+
+  async addPeer(uri: string, sourceInterface: string): Promise<void> {
+    if (sourceInterface) throw new AdminError('peering through a source interface is not supported yet');
+    if (!this.live().addPeer(await linkSpec(uri))) throw new AdminError('peer is already configured');
+  }
+
+  async removePeer(uri: string, sourceInterface: string): Promise<void> {
+    if (sourceInterface) throw new AdminError('peering through a source interface is not supported yet');
+    if (!this.live().removePeer(parsePeerUri(uri).withoutQuery)) throw new AdminError('peer is not configured');
+  }
+
+  nodeInfo(): Promise<unknown> {
+    return Promise.reject(new AdminError('remote NodeInfo requests are not supported yet'));
+  }
+
+  debugRemote(): Promise<unknown> {
+    return Promise.reject(new AdminError('remote debug requests are not supported yet'));
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.close();
+    this.admin = undefined;
+    this.engine?.close();
+    this.engine = undefined;
+  }
+
+  private live(): NativePlanetaryEngine {
+    if (!this.engine) throw new Error('PlanetaryNode is closed');
+    return this.engine;
+  }
+}
+
+/** What `gridwire planetary` runs. */
+export function startPlanetaryNode(config: PlanetaryConfig, options: PlanetaryNodeOptions = {}): Promise<PlanetaryNode> {
+  return PlanetaryNode.start(config, options);
+}
