@@ -34,6 +34,17 @@ test('native: allowed-IPs trie and TUN/UDP I/O', { timeout: 600_000 }, (t) => {
   assertAllPassed(t, make(['-f', 'native/tests/Makefile.io', `OUT=${join(root, 'native/tests/build/io')}`]), 2);
 });
 
+test('native: planetary link layer (preamble vectors, framing, timers, TCP/TLS, a real yggdrasil)', { timeout: 600_000 }, (t) => {
+  const out = make(['-f', 'native/tests/planetary/Makefile.link', `OUT=${join(root, 'native/tests/build/planetary-link')}`]);
+  assertAllPassed(t, out, 1);
+  if (/^  skip: /m.test(out)) assert.notEqual(process.env['GRIDWIRE_REQUIRE_INTEROP'], '1', 'the real-yggdrasil link test was skipped');
+});
+
+test('native: planetary router (frame vectors, simulated topologies) and sessions/payload', { timeout: 600_000 }, (t) => {
+  assertAllPassed(t, make(['-C', 'native/tests/planetary', '-f', 'Makefile.router']), 1);
+  assertAllPassed(t, make(['-C', 'native/tests/planetary', '-f', 'Makefile.session']), 1);
+});
+
 test(`native: libFuzzer on every WireGuard wire decoder, ${FUZZ_SECONDS} s each`, { timeout: 900_000 }, (t) => {
   const clang = spawnSync('clang++', ['--version']);
   if (!gate(t, clang.status === 0 ? [] : ['clang++ with libFuzzer (apt-get install clang libclang-rt-14-dev)'])) return;
@@ -41,5 +52,20 @@ test(`native: libFuzzer on every WireGuard wire decoder, ${FUZZ_SECONDS} s each`
   const runs = [...out.matchAll(/stat::number_of_executed_units:\s*(\d+)/g)].map((m) => Number(m[1]));
   t.diagnostic(`executions per target: ${runs.join(', ')}`);
   assert.equal(runs.length, 4, out.slice(-4000));
+  assert.doesNotMatch(out, /ERROR: (AddressSanitizer|libFuzzer)|runtime error:/);
+});
+
+test(`native: libFuzzer on the planetary decoders (link, frames, sessions), ${FUZZ_SECONDS} s each`, { timeout: 900_000 }, (t) => {
+  const clang = spawnSync('clang++', ['--version']);
+  if (!gate(t, clang.status === 0 ? [] : ['clang++ with libFuzzer (apt-get install clang libclang-rt-14-dev)'])) return;
+  const fuzz = `FUZZ_TIME=${FUZZ_SECONDS}`;
+  const out = [
+    make(['-f', 'native/tests/planetary/Makefile.link', `OUT=${join(root, 'native/tests/build/planetary-link')}`, 'fuzz', fuzz]),
+    make(['-C', 'native/tests/planetary', '-f', 'Makefile.router', 'fuzz', fuzz]),
+    make(['-C', 'native/tests/planetary', '-f', 'Makefile.session', 'fuzz', fuzz]),
+  ].join('\n');
+  const runs = [...out.matchAll(/stat::number_of_executed_units:\s*(\d+)/g)].map((m) => Number(m[1]));
+  t.diagnostic(`executions per target: ${runs.join(', ')}`);
+  assert.equal(runs.length, 3, out.slice(-4000));
   assert.doesNotMatch(out, /ERROR: (AddressSanitizer|libFuzzer)|runtime error:/);
 });
