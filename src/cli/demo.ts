@@ -1,9 +1,11 @@
 // `gridwire demo`: the newcomer's first run. Three network namespaces (alpha, beta, gamma) on an
-// underlay where beta routes between the other two; a gridwire WireGuard node in each, meshed into one
-// private network and configured through the same UAPI socket `wg` uses; pings and a throughput run
-// across it with gridwire's own probe; a table; and everything removed again (also on Ctrl-C) unless
+// underlay where beta routes between the other two. In each, a gridwire WireGuard node, meshed into one
+// private network through the same UAPI socket `wg` uses, and a gridwire planetary node, where alpha and
+// gamma peer with beta, which routes the overlay between them. Pings and throughput runs across both
+// networks with gridwire's own probe, a table, and everything removed again (also on Ctrl-C) unless
 // --keep is given.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CliError, type Command } from './command.js';
@@ -12,6 +14,8 @@ import { encodeKey, generatePrivateKey, publicKey } from '../keys/index.js';
 import { Lab, removeNamespaces } from '../netns/lab.js';
 import { parsePrefix } from '../net/prefix.js';
 import { uapiSet } from '../wireguard/uapi-client.js';
+import { addressForKey, planetaryPublicKey } from '../keys/index.js';
+import { formatPlanetaryConfig, generatePlanetaryConfig } from '../planetary/config.js';
 import { socketPath } from '../wireguard/uapi-server.js';
 import type { PeerChange } from '../wireguard/uapi.js';
 
@@ -26,7 +30,11 @@ interface Node {
   overlay: string;
   underlay: string;
   ns: string;
+  planetaryKey: Uint8Array;
+  planetary: string;
 }
+
+const PLANETARY_PORT = 7000;
 
 const step = (n: number, total: number, what: string) => process.stderr.write(`[${n}/${total}] ${what}\n`);
 
@@ -77,18 +85,45 @@ async function startNode(lab: Lab, node: Node, peers: Array<[Node, string]>): Pr
   await must(lab, node.name, ['ip', 'link', 'set', node.ifname, 'up']);
 }
 
-async function ping(lab: Lab, from: Node, to: Node): Promise<number> {
-  const out = await must(lab, from.name, ['ping', '-c', '5', '-i', '0.2', '-W', '2', '-q', to.overlay]);
+async function ping(lab: Lab, from: Node, address: string): Promise<number> {
+  const out = await must(lab, from.name, ['ping', '-c', '5', '-i', '0.2', '-W', '2', '-q', address]);
   const m = /= [\d.]+\/([\d.]+)\//.exec(out);
-  if (!m) throw new CliError(`no ping summary from ${from.name} to ${to.name}: ${out}`, 1);
+  if (!m) throw new CliError(`no ping summary from ${from.name} to ${address}: ${out}`, 1);
   return Number(m[1]);
 }
 
-async function throughput(lab: Lab, from: Node, to: Node, seconds: number): Promise<number> {
+// A new overlay destination needs its lookup and session first: wait until one packet gets through.
+async function reachable(lab: Lab, from: Node, address: string): Promise<void> {
+  await lab.waitFor(
+    async () => (await lab.exec(from.name, ['ping', '-c', '1', '-W', '1', address])).code === 0,
+    30000,
+    `${from.name} to reach ${address} over the planetary overlay`,
+  );
+}
+
+// alpha and gamma peer with beta, which listens: the overlay between them is routed by beta's node.
+async function startPlanetary(lab: Lab, dir: string, node: Node, peerOf: string | undefined): Promise<void> {
+  const config = {
+    ...generatePlanetaryConfig(node.planetaryKey),
+    Peers: peerOf ? [`tcp://${peerOf}:${PLANETARY_PORT}`] : [],
+    Listen: peerOf ? [] : [`tcp://0.0.0.0:${PLANETARY_PORT}`],
+    AdminListen: `unix://${join(dir, `${node.name}.sock`)}`,
+    MulticastInterfaces: [],
+    IfName: `gwp-${node.name}`,
+  };
+  const file = join(dir, `${node.name}.json`);
+  writeFileSync(file, formatPlanetaryConfig(config, 'json'), { mode: 0o600 });
+  // Through a shell so the node's output goes to a file: with --keep it outlives this process's pipes.
+  const log = join(dir, `${node.name}.log`);
+  lab.spawn(node.name, ['sh', '-c', `exec "$0" "$1" planetary -useconffile "$2" >"$3" 2>&1`, process.execPath, join(dist, 'cli.js'), file, log]);
+  await lab.waitFor(async () => (await lab.exec(node.name, ['ip', 'link', 'show', `gwp-${node.name}`])).code === 0, 15000, `${node.name}'s planetary TUN`);
+}
+
+async function throughput(lab: Lab, from: Node, to: Node, address: string, seconds: number): Promise<number> {
   const probe = join(dist, 'demo', 'throughput.js');
-  const sink = lab.spawn(to.name, [process.execPath, probe, 'sink', to.overlay, '5201']);
+  const sink = lab.spawn(to.name, [process.execPath, probe, 'sink', address, '5201']);
   await sink.waitForOutput(/listening/, 10000);
-  const source = await lab.exec(from.name, [process.execPath, probe, 'source', to.overlay, '5201', String(seconds)], {
+  const source = await lab.exec(from.name, [process.execPath, probe, 'source', address, '5201', String(seconds)], {
     timeoutMs: (seconds + 30) * 1000,
   });
   if (source.code !== 0) throw new CliError(`throughput source failed: ${source.stderr.trim()}`, 1);
@@ -97,51 +132,69 @@ async function throughput(lab: Lab, from: Node, to: Node, seconds: number): Prom
   return (bytes * 8) / elapsed / 1e9;
 }
 
-function table(nodes: Node[], rtt: Map<string, number>, gbps: Map<string, number>): string {
-  const rows = [['node', 'namespace', 'WireGuard public key', 'overlay', 'underlay', 'RTT from alpha', 'Gbit/s from alpha']];
+type Figures = Map<string, number>;
+
+function table(nodes: Node[], f: { wgRtt: Figures; plRtt: Figures; wgGbps: Figures; plGbps: Figures }): string {
+  const ms = (m: Figures, n: Node) => (m.has(n.name) ? `${m.get(n.name)!.toFixed(3)} ms` : '-');
+  const gb = (m: Figures, n: Node) => (m.has(n.name) ? m.get(n.name)!.toFixed(2) : '-');
+  const rows = [['node', 'WireGuard public key', 'WireGuard', 'planetary address', 'RTT wg / planetary', 'Gbit/s wg / planetary']];
   for (const n of nodes) {
-    rows.push([n.name, n.ns, encodeKey(publicKey(n.key)), n.overlay, n.underlay,
-      rtt.has(n.name) ? `${rtt.get(n.name)!.toFixed(3)} ms` : '-', gbps.has(n.name) ? gbps.get(n.name)!.toFixed(2) : '-']);
+    rows.push([n.name, encodeKey(publicKey(n.key)), n.overlay, n.planetary, `${ms(f.wgRtt, n)} / ${ms(f.plRtt, n)}`,
+      `${gb(f.wgGbps, n)} / ${gb(f.plGbps, n)}`]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }
 
 async function run(keep: boolean, seconds: number): Promise<number> {
-  const total = 5;
+  const total = 7;
   process.stdout.write(`native crypto core: ok, ${selfCheck()}\n`);
   step(1, total, 'creating namespaces alpha, beta, gamma and the underlay (beta routes)');
   const lab = new Lab(DEMO_PREFIX);
+  const dir = mkdtempSync(join(tmpdir(), 'gridwire-demo-'));
   try {
     await underlay(lab);
-    const nodes: Node[] = [
-      { name: 'alpha', ifname: 'gwd-alpha', key: generatePrivateKey(), overlay: '10.200.0.1', underlay: '10.201.1.1', ns: lab.ns('alpha') },
-      { name: 'beta', ifname: 'gwd-beta', key: generatePrivateKey(), overlay: '10.200.0.2', underlay: '10.201.1.2', ns: lab.ns('beta') },
-      { name: 'gamma', ifname: 'gwd-gamma', key: generatePrivateKey(), overlay: '10.200.0.3', underlay: '10.201.2.3', ns: lab.ns('gamma') },
-    ];
+    const nodes = ([['alpha', '10.200.0.1', '10.201.1.1'], ['beta', '10.200.0.2', '10.201.1.2'], ['gamma', '10.200.0.3', '10.201.2.3']] as const).map(
+      ([name, overlay, under]): Node => {
+        const planetaryKey = generatePlanetaryConfig().PrivateKey;
+        return { name, ifname: `gwd-${name}`, key: generatePrivateKey(), overlay, underlay: under, ns: lab.ns(name), planetaryKey,
+          planetary: addressForKey(planetaryPublicKey(planetaryKey)) };
+      },
+    );
     const [alpha, beta, gamma] = nodes as [Node, Node, Node];
     step(2, total, 'starting a gridwire WireGuard node in each and meshing them over UAPI');
     await startNode(lab, alpha, [[beta, `10.201.1.2:${PORT}`], [gamma, `10.201.2.3:${PORT}`]]);
     await startNode(lab, beta, [[alpha, `10.201.1.1:${PORT}`], [gamma, `10.201.2.3:${PORT}`]]);
     await startNode(lab, gamma, [[alpha, `10.201.1.1:${PORT}`], [beta, `10.201.2.2:${PORT}`]]);
-    step(3, total, 'pinging across the private network');
-    const rtt = new Map([['beta', await ping(lab, alpha, beta)], ['gamma', await ping(lab, alpha, gamma)]]);
-    await ping(lab, gamma, beta);
-    step(4, total, `measuring throughput alpha → gamma for ${seconds} s with gridwire's own probe`);
-    const gbps = new Map([['gamma', await throughput(lab, alpha, gamma, seconds)]]);
-    step(5, total, 'done');
-    process.stdout.write(`\n${table(nodes, rtt, gbps)}\n\n`);
-    process.stdout.write('planetary overlay (Yggdrasil 0.5): not built yet, so this demo runs the WireGuard network only.\n');
+    step(3, total, 'starting a gridwire planetary node in each; alpha and gamma peer with beta, the router');
+    await startPlanetary(lab, dir, beta, undefined);
+    await startPlanetary(lab, dir, alpha, '10.201.1.2');
+    await startPlanetary(lab, dir, gamma, '10.201.2.2');
+    step(4, total, 'pinging across the private WireGuard network');
+    const wgRtt = new Map([['beta', await ping(lab, alpha, beta.overlay)], ['gamma', await ping(lab, alpha, gamma.overlay)]]);
+    step(5, total, 'pinging across the planetary overlay (alpha → beta → gamma)');
+    await reachable(lab, alpha, gamma.planetary);
+    const plRtt = new Map([['beta', await ping(lab, alpha, beta.planetary)], ['gamma', await ping(lab, alpha, gamma.planetary)]]);
+    step(6, total, `measuring throughput alpha → gamma for ${seconds} s on each network with gridwire's own probe`);
+    const wgGbps = new Map([['gamma', await throughput(lab, alpha, gamma, gamma.overlay, seconds)]]);
+    const plGbps = new Map([['gamma', await throughput(lab, alpha, gamma, gamma.planetary, seconds)]]);
+    step(7, total, 'done');
+    process.stdout.write(`\n${table(nodes, { wgRtt, plRtt, wgGbps, plGbps })}\n\n`);
+    process.stdout.write('not built yet: resolving the nodes through the local registry (chain lookups) before peering.\n');
     if (keep) {
       lab.release();
       process.stdout.write(
-        `\nkept running. Explore with e.g.:\n  ip netns exec ${alpha.ns} wg show\n  ip netns exec ${alpha.ns} ping ${gamma.overlay}\n` +
+        `\nkept running. Explore with e.g.:\n  ip netns exec ${alpha.ns} wg show\n  ip netns exec ${alpha.ns} ping ${gamma.planetary}\n` +
+          `  yggdrasilctl -endpoint unix://${join(dir, 'beta.sock')} getPeers\n` +
           `remove it all with: gridwire demo --clean\n`,
       );
     }
     return 0;
   } finally {
-    if (!keep) await stopNodes(lab);
+    if (!keep) {
+      await stopNodes(lab);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 }
 
