@@ -1,7 +1,6 @@
 // `gridwire planetary`: a drop-in for the yggdrasil 0.5.12 daemon's command line. Flags are parsed the
 // way Go's flag package does (-x or --x, -x=v or -x v, stops at the first non-flag), and the modes are
 // tried in yggdrasil's order, so scripts written for yggdrasil get the same output and exit codes.
-import { fileURLToPath } from 'node:url';
 import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.js';
 import { packageRoot } from '../package-root.js';
 import {
@@ -16,7 +15,7 @@ import {
   type LoadedPlanetaryConfig,
   type PlanetaryConfig,
 } from '../planetary/config.js';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -49,16 +48,12 @@ const FLAGS: readonly FlagSpec[] = [
 
 type Flags = Record<string, string | boolean>;
 
-/** What startPlanetaryNode gets besides the config (the flags that shape a running node). */
-export interface PlanetaryNodeOptions {
-  /** error | warn | info | debug | trace, lower-cased; anything else is the node's to reject or default. */
+/** Where and how much a running node logs (-loglevel, -logto). */
+export interface PlanetaryLogOptions {
+  /** error | warn | info | debug | trace, lower-cased. */
   readonly logLevel: string;
   /** `stdout`, `syslog` or a file path to append to. */
   readonly logTo: string;
-  /** `-user name[:group]` to drop to after setup; '' when not given. */
-  readonly user: string;
-  /** The -useconffile path (for reloading on SIGHUP); undefined for -useconf and -autoconf. */
-  readonly configFile: string | undefined;
 }
 
 const PROGRAM = 'gridwire planetary';
@@ -142,21 +137,53 @@ function query(flags: Flags, loaded: LoadedPlanetaryConfig): string | undefined 
   return undefined;
 }
 
-type StartNode = (config: PlanetaryConfig, options: PlanetaryNodeOptions) => Promise<number | void>;
+/** What node.ts's startPlanetaryNode resolves to, as far as the command needs it. */
+interface RunningNode {
+  readonly publicKey: Uint8Array;
+  readonly address: string;
+  readonly subnet: string;
+  once(event: 'interface-gone', listener: () => void): unknown;
+  on(event: 'peer-up' | 'peer-down', listener: (e: { detail?: string }) => void): unknown;
+  close(): Promise<void>;
+}
 
-/** node.ts is optional while the data plane is being built; only its own absence is reported as such. */
-async function loadNodeStarter(): Promise<StartNode | undefined> {
-  const specifier = '../planetary/node.js';
-  try {
-    const mod = (await import(specifier)) as { startPlanetaryNode: StartNode };
-    return mod.startPlanetaryNode;
-  } catch (err) {
-    const missing = fileURLToPath(new URL(specifier, import.meta.url));
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes(missing)) {
-      return undefined;
-    }
-    throw err;
-  }
+type StartNode = (config: PlanetaryConfig) => Promise<RunningNode>;
+
+// Loaded on demand: the flags that only read or write configs never load the native engine.
+async function loadNodeStarter(): Promise<StartNode> {
+  return (await import('../planetary/node.js')).startPlanetaryNode;
+}
+
+const LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
+
+/** yggdrasil's startup lines, in its log format (`2006/01/02 15:04:05 text`), where -logto points. */
+function startupLog(options: PlanetaryLogOptions): (line: string) => void {
+  const level = LEVELS.includes(options.logLevel) ? options.logLevel : 'info';
+  if (LEVELS.indexOf(level) < LEVELS.indexOf('info')) return () => {};
+  const write = (text: string) => {
+    if (options.logTo === 'stdout' || options.logTo === 'syslog') process.stdout.write(text);
+    else appendFileSync(options.logTo, text);
+  };
+  return (line) => {
+    const d = new Date();
+    const p = (n: number) => String(n).padStart(2, '0');
+    write(`${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${line}\n`);
+  };
+}
+
+/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1). */
+function untilStopped(node: RunningNode): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = (code: number) => () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      void node.close().then(() => resolve(code));
+    };
+    const onSignal = stop(0);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    node.once('interface-gone', stop(1));
+  });
 }
 
 async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<number> {
@@ -167,18 +194,19 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
     if (err instanceof PlanetaryConfigError) throw new CliError(`planetary: bad config: ${err.message}`, 2);
     throw err;
   }
+  if (flags.user) throw new CliError('planetary: -user (dropping privileges) is not supported yet', 2);
   const start = await loadNodeStarter();
-  if (!start) {
-    process.stderr.write(`${PROGRAM}: running a node is not built yet\n`);
-    return 1;
-  }
-  const code = await start(loaded.config, {
-    logLevel: (flags.loglevel as string).toLowerCase(),
-    logTo: flags.logto as string,
-    user: flags.user as string,
-    configFile: flags.useconf || flags.autoconf ? undefined : (flags.useconffile as string),
-  });
-  return code ?? 0;
+  const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
+  const node = await start(loaded.config);
+  const log = startupLog(options);
+  node.on('peer-up', (e) => log(`Connected to peer ${e.detail ?? ''}`));
+  node.on('peer-down', (e) => log(`Disconnected from peer ${e.detail ?? ''}`));
+  log(`Build name: gridwire`);
+  log(`Build version: ${packageVersion()}`);
+  log(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
+  log(`Your IPv6 address is ${node.address}`);
+  log(`Your IPv6 subnet is ${node.subnet}`);
+  return untilStopped(node);
 }
 
 function usageError(message: string): number {

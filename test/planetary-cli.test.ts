@@ -1,0 +1,168 @@
+// `gridwire planetary` (dist/cli.js) next to the real yggdrasil 0.5.12: the same stdout and exit code for
+// -genconf, -normaliseconf, -address, -subnet, -publickey, -exportkey and flag errors, configs generated
+// by each accepted by the other, and bad configs refused with the key named.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { packageRoot } from '../src/package-root.js';
+import { peerPath, requirePeer } from './lib/netns.js';
+
+const CLI = join(packageRoot(), 'dist', 'cli.js');
+const CONFIGS = join(packageRoot(), '..', 'shared', 'specs', 'yggdrasil-0.5-vectors', 'configs');
+const KEY_A =
+  '2516d8874235dd57e9de280e303b8da367581eeffd895c54d0bc7b9bc1a410fd2daf1d88b955c76ebae83f22170729c530e5ad379509a554f1d06cbdf0dcfacb';
+
+interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(command: string, args: string[], input?: string): Result {
+  const r = spawnSync(command, args, { input, encoding: 'utf8', timeout: 20_000 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const gridwire = (args: string[], input?: string): Result => run(process.execPath, [CLI, 'planetary', ...args], input);
+const yggdrasil = (args: string[], input?: string): Result => run(peerPath('yggdrasil-0.5'), args, input);
+
+function assertSame(args: string[], input?: string): Result {
+  const ours = gridwire(args, input);
+  const real = yggdrasil(args, input);
+  assert.equal(ours.stdout, real.stdout, `stdout of ${args.join(' ')}`);
+  assert.equal(ours.status, real.status, `exit code of ${args.join(' ')}: ${ours.stderr}`);
+  return ours;
+}
+
+let dir: string;
+const file = (name: string, text: string): string => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+before(() => {
+  assert.ok(existsSync(CLI), `${CLI} is missing: build with npx tsc -p tsconfig.json first`);
+  dir = mkdtempSync(join(tmpdir(), 'gw-planetary-cli-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Configs that exercise the writers: every vector config, plus tricky NodeInfo values and optional keys. */
+function interestingConfigs(): string[] {
+  const vectors = readdirSync(CONFIGS)
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => join(CONFIGS, f));
+  const nodeInfo = {
+    s01: 'true', s02: '123', s03: 'a#b', s04: ' lead', s05: 'x:y', s06: '{', s07: 'multi\nline', s08: 'tab\there', s09: 'ünï',
+    s10: '', s11: '-', s13: '//x', s15: "'q'", s16: '"q"', s17: 'trail ', s18: '1.5x', s20: '<&>', s21: 'a]', s22: '[a',
+    s23: 'two\nlines\n', s24: 'ctl\u0001', s28: '0x10', s29: '-5', s30: '1e3', n1: 1.5, n2: 1e21, n3: 1e-7, e1: [], e2: {},
+    z: null, b: false, arr: [1, 'x', { k: 'v' }, [2]], obj: { in: { deep: 1 } }, S: 1, 'a b': 2, 'k:c': 3, '': 4, Ü: 6,
+  };
+  const tricky = file('nodeinfo.json', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', NodeInfo: nodeInfo }));
+  const hjson = file(
+    'options.hjson',
+    `{\n  # HJSON with the optional keys\n  privatekey: ${KEY_A}\n  LogLookups: true\n  AdminListen: "tcp://localhost:9001"\n` +
+      `  MulticastInterfaces: [\n    { Regex: eth0, Port: 7, Priority: 3 }\n    { Regex: wlan0 }\n  ]\n` +
+      `  InterfacePeers: { eth1: [ "tls://[fe80::1%25eth1]:1" ], eth0: [] }\n  IfMTU: 1280\n}\n`,
+  );
+  const pem = file('key.pem', gridwire(['-useconffile', tricky, '-exportkey']).stdout.trimEnd() + '\n');
+  const keyPath = file('keypath.json', JSON.stringify({ PrivateKeyPath: pem, Peers: ['tcp://[::1]:1'] }));
+  return [...vectors, tricky, hjson, keyPath];
+}
+
+describe('gridwire planetary vs yggdrasil 0.5.12', () => {
+  test('-normaliseconf [-json], -address, -subnet, -publickey, -exportkey on every config', (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    for (const config of interestingConfigs()) {
+      for (const mode of [['-normaliseconf'], ['-normaliseconf', '-json'], ['-address'], ['-subnet'], ['-publickey'], ['-exportkey']]) {
+        assertSame(['-useconffile', config, ...mode]);
+      }
+    }
+  });
+
+  test('-useconf reads stdin', (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    const config = `{ PrivateKey: ${KEY_A}\n}`;
+    for (const mode of ['-address', '-subnet', '-publickey', '-normaliseconf']) assertSame(['-useconf', mode], config);
+  });
+
+  test('our -genconf is accepted by yggdrasil, and yggdrasil\'s by us', (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    for (const json of [[], ['-json']]) {
+      const ours = gridwire(['-genconf', ...json]);
+      const theirs = yggdrasil(['-genconf', ...json]);
+      assert.equal(ours.status, 0);
+      for (const generated of [ours.stdout, theirs.stdout]) {
+        const path = file('generated.conf', generated);
+        for (const mode of [['-normaliseconf'], ['-normaliseconf', '-json'], ['-address'], ['-publickey']]) {
+          assertSame(['-useconffile', path, ...mode]);
+        }
+      }
+      // Apart from the key, a generated config is the same text.
+      const strip = (s: string) => s.replace(/[0-9a-f]{128}/, 'KEY');
+      assert.equal(strip(ours.stdout), strip(theirs.stdout));
+    }
+  });
+
+  test('usage, flag errors and the no-config cases', (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    const usageBody = (stderr: string) => stderr.replace(/^Usage of [^\n]*:\n/m, '');
+    for (const args of [[], ['-address'], ['-normaliseconf'], ['-h'], ['--help']]) {
+      const ours = assertSame(args);
+      assert.equal(usageBody(ours.stderr), usageBody(yggdrasil(args).stderr), `stderr of ${args.join(' ')}`);
+    }
+    for (const args of [['-bogus'], ['-useconffile'], ['-loglevel'], ['-genconf', '-json=maybe'], ['---genconf']]) {
+      const ours = assertSame(args);
+      assert.equal(ours.stderr.split('\n')[0], yggdrasil(args).stderr.split('\n')[0], `first stderr line of ${args.join(' ')}`);
+    }
+    // Go's flag syntax: --flag, -flag=value, and the first non-flag ends the flags.
+    for (const args of [['--genconf', '--json=false'], ['-genconf', '--', '-json'], ['-genconf', 'extra', '-json']]) {
+      const ours = gridwire(args);
+      assert.equal(ours.status, 0);
+      assert.ok(ours.stdout.startsWith('{\n  # Your private key'), args.join(' '));
+    }
+  });
+});
+
+describe('gridwire planetary on its own', () => {
+  test('-version', () => {
+    const r = gridwire(['-version']);
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^Build name: gridwire\nBuild version: \d+\.\d+\.\d+\S*\n$/);
+  });
+
+  test('a bad config names the key and exits 2 with one line', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['{"IfMTU": "x"}', /IfMTU: expected an integer/],
+      ['{"MulticastInterfaces": [{"Port": 70000}]}', /MulticastInterfaces\[0\]\.Port: /],
+      ['{"PrivateKey": "abc"}', /PrivateKey: /],
+      ['{ nope', /not valid HJSON\/JSON/],
+    ];
+    for (const [text, message] of cases) {
+      const r = gridwire(['-useconffile', file('bad.conf', text), '-address']);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^gridwire: planetary: bad config \S+: [^\n]+\n$/);
+      assert.match(r.stderr, message);
+    }
+    const missing = gridwire(['-useconffile', join(dir, 'does-not-exist.conf'), '-address']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /cannot read config/);
+  });
+
+  test('a config yggdrasil reads but gridwire cannot run yet is refused before starting, with the key', () => {
+    const r = gridwire(['-useconffile', file('quic.conf', `{"PrivateKey": "${KEY_A}", "Peers": ["quic://192.0.2.1:1"], "IfName": "none"}`)]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^gridwire: planetary: bad config: Peers\[0\]: quic:\/\/ peering is not supported yet/);
+  });
+
+  test('unknown keys are reported when normalising (yggdrasil drops them silently)', () => {
+    const r = gridwire(['-useconffile', file('typo.conf', `{"PrivateKey": "${KEY_A}", "Peer": []}`), '-normaliseconf', '-json']);
+    assert.equal(r.status, 0);
+    assert.equal(r.stderr, "gridwire planetary: warning: unknown config key 'Peer' ignored\n");
+  });
+});
