@@ -10,3 +10,9 @@ export {
   type PeerStats,
 } from './wireguard/device.js';
 export { UapiError, type DeviceChange, type DeviceState, type PeerChange } from './wireguard/uapi.js';
+export { PlanetaryNode, startPlanetaryNode, type PlanetaryNodeOptions } from './planetary/node.js';
+export {
+  generatePlanetaryConfig,
+  parsePlanetaryConfig,
+  type PlanetaryConfig,
+} from './planetary/config.js';
