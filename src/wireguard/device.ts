@@ -1,8 +1,8 @@
 // WireGuardDevice: the embeddable, typed face of one WireGuard interface. Configuration changes are
 // validated here and applied to the native engine atomically; packets never come up to JavaScript.
 import { EventEmitter } from 'node:events';
-import { native, type NativeWgChange, type NativeWgEngine, type NativeWgEvent } from '../native/binding.js';
-import { formatPrefix, parseEndpoint, parsePrefix, type Prefix } from '../net/prefix.js';
+import { native, type NativeWgEngine, type NativeWgEvent } from '../native/binding.js';
+import { formatPrefix, parsePrefix, type Prefix } from '../net/prefix.js';
 import { decodeKey, publicKey as derivePublicKey } from '../keys/index.js';
 import { EINVAL, UapiError, type DeviceChange, type DeviceState, type PeerChange } from './uapi.js';
 
@@ -49,11 +49,6 @@ const base64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 function prefixOrThrow(text: string): Prefix {
   const p = parsePrefix(text);
   if (!p) throw new UapiError(EINVAL, `'${text}' is not an IP prefix`);
-  return p;
-}
-
-function checkEndpoint(p: PeerChange): PeerChange {
-  if (p.endpoint !== undefined && !parseEndpoint(p.endpoint)) throw new UapiError(EINVAL, `'${p.endpoint}' is not a numeric endpoint`);
   return p;
 }
 
@@ -109,13 +104,10 @@ export class WireGuardDevice extends EventEmitter {
   /** Applies a whole change atomically (the UAPI `set` path); throws UapiError having changed nothing. */
   apply(change: DeviceChange): void {
     this.assertOpen();
-    const own = change.privateKey ?? (change.privateKey === null ? null : this.engine.privateKey());
-    const ownPublic = own ? Buffer.from(derivePublicKey(own)) : null;
-    // A section naming the device's own key is ignored, as wireguard-go does.
-    const peers = change.peers.filter((p) => !ownPublic || !ownPublic.equals(p.publicKey)).map(checkEndpoint);
-    const nativeChange: NativeWgChange = { ...change, peers };
+    // The engine validates the whole change (endpoints included) before touching anything, and ignores
+    // a section naming the device's own key, as wireguard-go does.
     try {
-      this.engine.configure(nativeChange);
+      this.engine.configure(change);
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       throw new UapiError(typeof errno === 'number' ? errno : EINVAL, (err as Error).message);

@@ -4,7 +4,8 @@
 //
 // Unlike wireguard-go, which applies a set line by line and keeps what came before a bad line, a
 // request here is validated whole and then applied at once: a malformed request changes nothing.
-import { parseEndpoint, parsePrefix, type Prefix } from '../net/prefix.js';
+import type { NativeWgChange, NativeWgPeerChange } from '../native/binding.js';
+import { parseEndpoint, parsePrefix } from '../net/prefix.js';
 
 export const EINVAL = -22;
 export const EPROTO = -71;
@@ -12,27 +13,12 @@ export const EADDRINUSE = -98;
 export const EIO = -5;
 export const ENOANO = -55;
 
-export interface PeerChange {
-  publicKey: Uint8Array;
-  remove: boolean;
-  updateOnly: boolean;
-  /** null clears the PSK (all-zero hex). */
-  presharedKey?: Uint8Array | null;
-  endpoint?: string;
-  persistentKeepalive?: number;
-  replaceAllowedIps: boolean;
-  addAllowedIps: Prefix[];
-  removeAllowedIps: Prefix[];
-}
-
-export interface DeviceChange {
-  /** null removes the private key (all-zero hex). */
-  privateKey?: Uint8Array | null;
-  listenPort?: number;
-  fwmark?: number;
-  replacePeers: boolean;
-  peers: PeerChange[];
-}
+/**
+ * A parsed `set=1`: exactly what the native engine's atomic configure() takes. A null private key or PSK
+ * is the all-zero hex that removes it.
+ */
+export type PeerChange = NativeWgPeerChange;
+export type DeviceChange = NativeWgChange;
 
 export class UapiError extends Error {
   constructor(
