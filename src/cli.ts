@@ -12,6 +12,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   down: () => import('./cli/down.js'),
   show: () => import('./cli/show.js'),
   planetary: () => import('./cli/planetary.js'),
+  chain: () => import('./cli/chain.js'),
   demo: () => import('./cli/demo.js'),
 };
 
