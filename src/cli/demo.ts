@@ -16,6 +16,7 @@ import { parsePrefix } from '../net/prefix.js';
 import { uapiSet } from '../wireguard/uapi-client.js';
 import { addressForKey, planetaryPublicKey } from '../keys/index.js';
 import { formatPlanetaryConfig, generatePlanetaryConfig } from '../planetary/config.js';
+import { ChainResolver, FileBackend, encodeSs58, formatRegistry } from '../chain/index.js';
 import { socketPath } from '../wireguard/uapi-server.js';
 import type { PeerChange } from '../wireguard/uapi.js';
 
@@ -92,6 +93,27 @@ async function ping(lab: Lab, from: Node, address: string): Promise<number> {
   return Number(m[1]);
 }
 
+// The grid finds its nodes through the chain; the demo registers its three in a local registry file
+// (the chain resolver's file backend) and looks each node's planetary address up from its node id, as a
+// real deployment does against the grid proxy or TFChain.
+async function register(dir: string, nodes: Node[]): Promise<Map<string, string>> {
+  const file = join(dir, 'registry.json');
+  const keys = nodes.map((n) => planetaryPublicKey(n.planetaryKey));
+  writeFileSync(file, formatRegistry({
+    twins: nodes.map((_, i) => ({ twinId: 101 + i, accountId: encodeSs58(keys[i]!), accountKey: `0x${Buffer.from(keys[i]!).toString('hex')}`, relays: [] })),
+    nodes: nodes.map((_, i) => ({ nodeId: 1 + i, twinId: 101 + i, farmId: 1 })),
+  }));
+  const resolver = new ChainResolver({ backends: [new FileBackend(file)] });
+  const found = new Map<string, string>();
+  for (const [i, n] of nodes.entries()) {
+    const answer = await resolver.node(1 + i);
+    const address = answer.value.planetary?.address;
+    if (!address) throw new CliError(`the registry gave no planetary address for node ${1 + i}`, 1);
+    found.set(n.name, address);
+  }
+  return found;
+}
+
 // A new overlay destination needs its lookup and session first: wait until one packet gets through.
 async function reachable(lab: Lab, from: Node, address: string): Promise<void> {
   await lab.waitFor(
@@ -166,10 +188,12 @@ async function run(keep: boolean, seconds: number): Promise<number> {
     await startNode(lab, alpha, [[beta, `10.201.1.2:${PORT}`], [gamma, `10.201.2.3:${PORT}`]]);
     await startNode(lab, beta, [[alpha, `10.201.1.1:${PORT}`], [gamma, `10.201.2.3:${PORT}`]]);
     await startNode(lab, gamma, [[alpha, `10.201.1.1:${PORT}`], [beta, `10.201.2.2:${PORT}`]]);
-    step(3, total, 'starting a gridwire planetary node in each; alpha and gamma peer with beta, the router');
+    step(3, total, 'starting a gridwire planetary node in each (alpha and gamma peer with beta, the router) and registering them');
     await startPlanetary(lab, dir, beta, undefined);
     await startPlanetary(lab, dir, alpha, '10.201.1.2');
     await startPlanetary(lab, dir, gamma, '10.201.2.2');
+    const resolved = await register(dir, nodes);
+    for (const n of nodes) n.planetary = resolved.get(n.name)!;
     step(4, total, 'pinging across the private WireGuard network');
     const wgRtt = new Map([['beta', await ping(lab, alpha, beta.overlay)], ['gamma', await ping(lab, alpha, gamma.overlay)]]);
     step(5, total, 'pinging across the planetary overlay (alpha → beta → gamma)');
@@ -180,7 +204,7 @@ async function run(keep: boolean, seconds: number): Promise<number> {
     const plGbps = new Map([['gamma', await throughput(lab, alpha, gamma, gamma.planetary, seconds)]]);
     step(7, total, 'done');
     process.stdout.write(`\n${table(nodes, { wgRtt, plRtt, wgGbps, plGbps })}\n\n`);
-    process.stdout.write('not built yet: resolving the nodes through the local registry (chain lookups) before peering.\n');
+    process.stdout.write('planetary addresses resolved by node id through a local chain registry (the resolver\'s file backend)\n');
     if (keep) {
       lab.release();
       process.stdout.write(
