@@ -13,6 +13,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   show: () => import('./cli/show.js'),
   planetary: () => import('./cli/planetary.js'),
   chain: () => import('./cli/chain.js'),
+  bench: () => import('./cli/bench.js'),
   demo: () => import('./cli/demo.js'),
 };
 

@@ -1,0 +1,223 @@
+// The bench's result: one JSON document (`--json`) and the tables printed from it. Ratios all read
+// "×N better for the row" (throughput ÷ anchor, anchor ÷ CPU or memory), each naming its anchor.
+import { cpus, release, totalmem } from 'node:os';
+import type { DataPlaneRow } from './notun.js';
+
+export type MetricKey =
+  | 'tcp1Forward'
+  | 'tcp1Reverse'
+  | 'tcp4Forward'
+  | 'tcp4Reverse'
+  | 'udp64Pps'
+  | 'addedP50Ms'
+  | 'addedP99Ms'
+  | 'cpuPerGbit'
+  | 'peakRssMiB'
+  | 'handshakesPerCore';
+
+/** null: not applicable to the row or not measured; the row's `notes` say why. */
+export type Metrics = Record<MetricKey, number | null> & {
+  p50Ms: number | null;
+  p99Ms: number | null;
+  /** Machine-wide busy CPU seconds per Gbit over the 1-stream a→b run (includes iperf3 and the kernel). */
+  machineCpuPerGbit: number | null;
+  retransmits: number | null;
+  udp64LossPercent: number | null;
+  handshakesPerSecond: number | null;
+  handshakeCookies: number | null;
+};
+
+export interface ScenarioResult {
+  id: string;
+  label: string;
+  kind: string;
+  status: 'ok' | 'skipped' | 'failed';
+  reason?: string;
+  anchors: string[];
+  metrics: Metrics | null;
+  notes: string[];
+}
+
+export interface Ratio {
+  scenario: string;
+  anchor: string;
+  metric: MetricKey;
+  ratio: number;
+}
+
+export interface Target {
+  goal: string;
+  value: number | null;
+  threshold: number;
+  comparison: '>=' | '<=';
+  met: boolean | null;
+  basis: string;
+}
+
+export interface BenchReport {
+  tool: 'gridwire bench';
+  mode: 'netns' | 'no-tun';
+  date: string;
+  machine: { cpu: string; cores: number; kernel: string; node: string; memoryGiB: number; load1Before: number; load1After: number };
+  settings: Record<string, unknown>;
+  scenarios: ScenarioResult[];
+  ratios: Ratio[];
+  targets: Target[];
+  /** --no-tun only: the in-process data-plane figures. */
+  dataPlane?: DataPlaneRow[];
+}
+
+interface Column {
+  key: MetricKey;
+  header: string;
+  better: 'higher' | 'lower';
+  format: (v: number) => string;
+  /** Taken as a ratio against anchors (latency is compared as an absolute difference instead). */
+  ratio: boolean;
+}
+
+const gbps = (v: number) => v.toFixed(2);
+export const COLUMNS: readonly Column[] = [
+  { key: 'tcp1Forward', header: 'TCP×1 a→b', better: 'higher', format: gbps, ratio: true },
+  { key: 'tcp1Reverse', header: 'TCP×1 b→a', better: 'higher', format: gbps, ratio: true },
+  { key: 'tcp4Forward', header: 'TCP×4 a→b', better: 'higher', format: gbps, ratio: true },
+  { key: 'tcp4Reverse', header: 'TCP×4 b→a', better: 'higher', format: gbps, ratio: true },
+  { key: 'udp64Pps', header: 'UDP64 kpps', better: 'higher', format: (v) => (v / 1000).toFixed(0), ratio: true },
+  { key: 'addedP50Ms', header: '+p50 ms', better: 'lower', format: (v) => v.toFixed(3), ratio: false },
+  { key: 'addedP99Ms', header: '+p99 ms', better: 'lower', format: (v) => v.toFixed(3), ratio: false },
+  { key: 'cpuPerGbit', header: 'CPU s/Gbit', better: 'lower', format: (v) => v.toFixed(2), ratio: true },
+  { key: 'peakRssMiB', header: 'RSS MiB', better: 'lower', format: (v) => v.toFixed(0), ratio: true },
+  { key: 'handshakesPerCore', header: 'HS/s/core', better: 'higher', format: (v) => v.toFixed(0), ratio: true },
+];
+
+const TCP_KEYS: MetricKey[] = ['tcp1Forward', 'tcp1Reverse', 'tcp4Forward', 'tcp4Reverse'];
+
+export function machineInfo(load1Before: number, load1After: number): BenchReport['machine'] {
+  return {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    kernel: release(),
+    node: process.version,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    load1Before,
+    load1After,
+  };
+}
+
+export function ratios(results: ScenarioResult[]): Ratio[] {
+  const byId = new Map(results.map((r) => [r.id, r]));
+  const out: Ratio[] = [];
+  for (const r of results) {
+    if (!r.metrics) continue;
+    for (const anchorId of [...r.anchors, ...(r.kind !== 'veth' ? ['veth'] : [])]) {
+      const anchor = byId.get(anchorId)?.metrics;
+      if (!anchor) continue;
+      for (const col of COLUMNS) {
+        const [mine, theirs] = [r.metrics[col.key], anchor[col.key]];
+        if (!col.ratio || mine === null || theirs === null || mine <= 0 || theirs <= 0) continue;
+        out.push({ scenario: r.id, anchor: anchorId, metric: col.key, ratio: col.better === 'higher' ? mine / theirs : theirs / mine });
+      }
+    }
+  }
+  return out;
+}
+
+const geomean = (xs: number[]) => (xs.length ? Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length) : null);
+
+/** The issue's targets, evaluated on this run (same machine, same run). */
+export function targets(results: ScenarioResult[], rs: Ratio[]): Target[] {
+  const tcpRatio = (scenario: string, anchor: string) =>
+    geomean(rs.filter((r) => r.scenario === scenario && r.anchor === anchor && TCP_KEYS.includes(r.metric)).map((r) => r.ratio));
+  const metric = (id: string, key: MetricKey) => results.find((r) => r.id === id)?.metrics?.[key] ?? null;
+  const hs = rs.find((r) => r.scenario === 'gridwire-wg' && r.anchor === 'wggo-new' && r.metric === 'handshakesPerCore')?.ratio ?? null;
+  const t = (goal: string, value: number | null, comparison: '>=' | '<=', threshold: number, basis: string): Target => ({
+    goal,
+    value,
+    threshold,
+    comparison,
+    met: value === null ? null : comparison === '>=' ? value >= threshold : value <= threshold,
+    basis,
+  });
+  const tcpBasis = 'geometric mean of the four TCP ratios (1 and 4 streams, both directions)';
+  return [
+    t('gridwire↔gridwire WireGuard TCP vs wireguard-go 0.0.20231211↔itself', tcpRatio('gridwire-wg', 'wggo-new'), '>=', 1.5, tcpBasis),
+    t('gridwire↔wireguard-go TCP vs wireguard-go↔wireguard-go (0.0.20231211)', tcpRatio('gridwire-wggo', 'wggo-new'), '>=', 1, tcpBasis),
+    t('planetary gridwire↔gridwire TCP vs yggdrasil 0.5.12↔itself', tcpRatio('gridwire-planetary', 'yggdrasil'), '>=', 2, tcpBasis),
+    t('gridwire WireGuard added latency p50 over the raw veth (ms)', metric('gridwire-wg', 'addedP50Ms'), '<=', 0.1, 'ping p50 through the tunnel minus ping p50 over the veth'),
+    t('gridwire planetary added latency p50 over the raw veth (ms)', metric('gridwire-planetary', 'addedP50Ms'), '<=', 0.1, 'ping p50 through the tunnel minus ping p50 over the veth'),
+    t('WireGuard handshakes/s per core vs wireguard-go 0.0.20231211', hs, '>=', 2, 'responses per CPU-second of the responder process'),
+  ];
+}
+
+function pad(cells: string[][]): string {
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((row) => [...(row[i] ?? '')].length)));
+  return cells
+    .map((row, j) => {
+      const line = `| ${row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+      return j === 0 ? `${line}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|` : line;
+    })
+    .join('\n');
+}
+
+export function formatReport(report: BenchReport): string {
+  const m = report.machine;
+  const lines = [
+    `# gridwire bench, ${report.date}`,
+    `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; load average ${m.load1Before.toFixed(2)} before, ${m.load1After.toFixed(2)} after`,
+    `settings: ${Object.entries(report.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+    '',
+  ];
+  if (report.dataPlane) {
+    const n = (v: number | null, digits = 0) => (v === null ? '–' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+    lines.push('The engine alone, in this process (per engine core = completed ÷ CPU seconds of the engine threads):', '');
+    lines.push(
+      pad([
+        ['measurement', 'offered/s', 'completed/s', 'engine CPU s', 'per engine core/s', 'Gbit/s per core'],
+        ...report.dataPlane.map((r) => [r.measurement, n(r.offeredPerSecond), n(r.completedPerSecond), n(r.engineCpuSeconds, 2), n(r.perEngineCore), n(r.gbpsPerEngineCore, 2)]),
+      ]),
+      '',
+    );
+  }
+  const ok = report.scenarios.filter((s) => s.metrics);
+  if (ok.length) {
+    lines.push('Absolute figures (TCP in Gbit/s; latency added over the raw veth):', '');
+    lines.push(pad([['pair', ...COLUMNS.map((c) => c.header)], ...ok.map((s) => [s.label, ...COLUMNS.map((c) => fmt(c, s.metrics![c.key]))])]));
+    lines.push('');
+  }
+  const byId = new Map(report.scenarios.map((s) => [s.id, s]));
+  const pairs = [...new Set(report.ratios.map((r) => `${r.scenario}\0${r.anchor}`))];
+  const ratioCols = COLUMNS.filter((c) => c.ratio);
+  if (pairs.length) {
+    lines.push('Ratios (×N better for the pair than its anchor; veth is the ceiling, so ÷veth is the fraction of it):', '');
+    const rows = pairs.map((p) => {
+      const [scenario, anchor] = p.split('\0') as [string, string];
+      return [
+        `${byId.get(scenario)!.label} ÷ ${byId.get(anchor)!.label}`,
+        ...ratioCols.map((c) => {
+          const r = report.ratios.find((x) => x.scenario === scenario && x.anchor === anchor && x.metric === c.key);
+          return r ? `${r.ratio.toFixed(2)}×` : '–';
+        }),
+      ];
+    });
+    lines.push(pad([['pair ÷ anchor', ...ratioCols.map((c) => c.header)], ...rows]), '');
+  }
+  if (report.targets.some((t) => t.value !== null)) {
+    lines.push('Targets:', '');
+    const rows = report.targets.map((t) => [
+      t.goal,
+      t.value === null ? 'n/a' : t.value.toFixed(t.comparison === '<=' ? 3 : 2),
+      `${t.comparison} ${t.threshold}`,
+      t.met === null ? 'not measured' : t.met ? 'met' : 'NOT met',
+    ]);
+    lines.push(pad([['target', 'value', 'goal', 'result'], ...rows]), '');
+  }
+  for (const s of report.scenarios) {
+    if (s.status !== 'ok') lines.push(`${s.label}: ${s.status}: ${s.reason}`);
+    for (const n of s.notes) lines.push(`${s.label}: ${n}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function fmt(c: Column, v: number | null): string {
+  return v === null ? '–' : c.format(v);
+}

@@ -1,0 +1,181 @@
+// One `gridwire bench` run with namespaces: shared setup (namespaces a and b, one veth pair, the veth
+// ping baseline), then each scenario in turn: bring the pair up, measure, take it down. A scenario that
+// cannot run or fails is recorded with its reason and the run goes on; the Lab removes everything at
+// the end, on an error, and on SIGINT/SIGTERM.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { publicKey } from '../keys/index.js';
+import { Lab } from '../netns/lab.js';
+import { uapiSet } from '../wireguard/uapi-client.js';
+import { floodKeys, type FloodResult } from './flood.js';
+import { ping, tcp, udp64 } from './measure.js';
+import { cpuSeconds, loadAverage, peakRss } from './proc.js';
+import { Progress } from './progress.js';
+import { machineInfo, ratios, targets, type BenchReport, type Metrics, type ScenarioResult } from './report.js';
+import { SCENARIOS, underlay, WG_MTU, type Scenario, type Tunnel } from './scenarios.js';
+
+const UAPI_DIR = '/var/run/wireguard';
+const readdirSafe = (d: string) => {
+  try {
+    return readdirSync(d);
+  } catch {
+    return [];
+  }
+};
+const FLOOD = join(dirname(fileURLToPath(import.meta.url)), 'flood.js');
+// Enough initiator identities that the per-peer 20 ms flood guard never binds below ~20k handshakes/s.
+const FLOOD_KEYS = 512;
+
+export interface NetnsOptions {
+  only?: string[];
+  seconds: number;
+}
+
+const TCP_RUNS = [
+  { key: 'tcp1Forward', streams: 1, reverse: false, what: 'TCP 1 stream a→b' },
+  { key: 'tcp1Reverse', streams: 1, reverse: true, what: 'TCP 1 stream b→a' },
+  { key: 'tcp4Forward', streams: 4, reverse: false, what: 'TCP 4 streams a→b' },
+  { key: 'tcp4Reverse', streams: 4, reverse: true, what: 'TCP 4 streams b→a' },
+] as const;
+
+const stepsOf = (s: Scenario) => 1 + TCP_RUNS.length + 2 + (s.handshakes ? 1 : 0);
+
+/** The scenarios `only` names, in run order; the veth ceiling always runs, since every ratio states it. */
+export function selectScenarios(only: string[] | undefined): Scenario[] {
+  if (!only) return [...SCENARIOS];
+  if (only.length === 0) throw new Error(`no scenario named; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  const unknown = only.filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
+  return SCENARIOS.filter((s) => s.kind === 'veth' || only.includes(s.id));
+}
+
+export async function runNetns(opts: NetnsOptions): Promise<BenchReport> {
+  const scenarios = selectScenarios(opts.only);
+  const load1Before = loadAverage();
+  const pingCount = Math.max(100, Math.round(opts.seconds * 150));
+  const progress = new Progress(1 + scenarios.reduce((n, s) => n + stepsOf(s), 0));
+  const tag = `gb${process.pid.toString(36)}`;
+  // The Lab SIGKILLs the daemons on a signal, so they cannot remove their UAPI sockets (which live
+  // outside the namespaces); registered before the Lab's own handlers so that it runs before them.
+  const removeSockets = () => {
+    for (const f of readdirSafe(UAPI_DIR)) if (f.startsWith(tag)) rmSync(join(UAPI_DIR, f), { force: true });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, removeSockets);
+  const lab = new Lab();
+  const dir = mkdtempSync(join(tmpdir(), 'gridwire-bench-'));
+  const results: ScenarioResult[] = [];
+  try {
+    progress.step('setup', 'namespaces, veth pair, veth ping baseline');
+    await underlay(lab);
+    const baseline = await ping(lab, '10.213.0.2', pingCount);
+    for (const [index, s] of scenarios.entries()) {
+      const result: ScenarioResult = { id: s.id, label: s.label, kind: s.kind, status: 'ok', anchors: s.anchors, metrics: null, notes: [] };
+      results.push(result);
+      const missing = s.missing();
+      if (missing.length) {
+        Object.assign(result, { status: 'skipped', reason: missing.join('; ') });
+        progress.skip(stepsOf(s));
+        progress.note(`skipping ${s.label}: ${result.reason}`);
+        continue;
+      }
+      let done = 0;
+      const step = (what: string) => (done++, progress.step(s.label, what));
+      let tunnel: Tunnel | undefined;
+      try {
+        step('bringing the pair up');
+        tunnel = await s.up({ lab, dir, tag }, index);
+        result.metrics = await measureScenario(lab, s, tunnel, { ...opts, pingCount, baseline, result, step });
+      } catch (err) {
+        Object.assign(result, { status: 'failed', reason: (err as Error).message.split('\n')[0] });
+        progress.skip(stepsOf(s) - done);
+        progress.note(`${s.label} failed: ${(err as Error).message}`);
+      } finally {
+        await tunnel?.down();
+      }
+    }
+  } finally {
+    await lab.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+    removeSockets();
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, removeSockets);
+  }
+  progress.finish();
+  const rs = ratios(results);
+  return {
+    tool: 'gridwire bench',
+    mode: 'netns',
+    date: new Date().toISOString(),
+    machine: machineInfo(load1Before, loadAverage()),
+    settings: {
+      duration: `${opts.seconds} s per measurement`,
+      'tunnel MTU': `WireGuard ${WG_MTU}, planetary 65535 (yggdrasil's default)`,
+      pings: `${pingCount} at 5 ms`,
+      'engine switches': Object.entries(process.env).filter(([k]) => k.startsWith('GRIDWIRE_')).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults',
+    },
+    scenarios: results,
+    ratios: rs,
+    targets: targets(results, rs),
+  };
+}
+
+interface MeasureContext extends NetnsOptions {
+  pingCount: number;
+  baseline: { p50Ms: number; p99Ms: number };
+  result: ScenarioResult;
+  step(what: string): void;
+}
+
+async function measureScenario(lab: Lab, s: Scenario, t: Tunnel, ctx: MeasureContext): Promise<Metrics> {
+  const m: Partial<Metrics> = {};
+  for (const run of TCP_RUNS) {
+    ctx.step(run.what);
+    const r = await tcp(lab, t.dst, { streams: run.streams, reverse: run.reverse, seconds: ctx.seconds, pids: t.pids });
+    m[run.key] = r.gbps;
+    if (run.key === 'tcp1Forward') {
+      m.retransmits = r.retransmits;
+      m.cpuPerGbit = t.pids.length ? r.engineCpu / r.gigabits : null;
+      m.machineCpuPerGbit = r.machineCpu / r.gigabits;
+    }
+  }
+  ctx.step('UDP 64-byte payloads, unlimited rate');
+  const u = await udp64(lab, t.dst, ctx.seconds);
+  m.udp64Pps = u.pps;
+  m.udp64LossPercent = u.lossPercent;
+  ctx.step(`latency: ${ctx.pingCount} pings`);
+  const p = s.kind === 'veth' ? ctx.baseline : await ping(lab, t.dst, ctx.pingCount);
+  Object.assign(m, { p50Ms: p.p50Ms, p99Ms: p.p99Ms, addedP50Ms: p.p50Ms - ctx.baseline.p50Ms, addedP99Ms: p.p99Ms - ctx.baseline.p99Ms });
+  m.peakRssMiB = t.pids.length ? Math.max(...t.pids.map((pid) => peakRss(pid))) / 2 ** 20 : null;
+  if (s.kind === 'veth') ctx.result.notes.push('no engine: CPU per Gbit and RSS do not apply; the machine-wide CPU per Gbit is in the JSON');
+  if (s.handshakes && t.responder) {
+    ctx.step(`handshakes: initiation flood from ${FLOOD_KEYS} peers`);
+    const h = await handshakes(lab, t, ctx.seconds);
+    Object.assign(m, { handshakesPerSecond: h.answered / h.seconds, handshakesPerCore: h.cpu > 0 ? h.answered / h.cpu : null, handshakeCookies: h.cookies });
+  }
+  const blank = { handshakesPerSecond: null, handshakesPerCore: null, handshakeCookies: null, cpuPerGbit: null, peakRssMiB: null };
+  return { ...blank, ...m } as Metrics;
+}
+
+/** Configures FLOOD_KEYS peers on b, floods it with initiations from a, and takes b's CPU over the flood. */
+async function handshakes(lab: Lab, t: Tunnel, seconds: number): Promise<FloodResult & { cpu: number }> {
+  const r = t.responder!;
+  const seed = Buffer.from(Array.from({ length: 16 }, () => Math.floor(Math.random() * 256)));
+  const peers = floodKeys(seed, FLOOD_KEYS).map((k) => ({
+    publicKey: publicKey(k),
+    remove: false,
+    updateOnly: false,
+    replaceAllowedIps: false,
+    addAllowedIps: [],
+    removeAllowedIps: [],
+  }));
+  const errno = await uapiSet(r.ifname, { replacePeers: false, peers });
+  if (errno !== 0) throw new Error(`adding the flood peers to ${r.ifname} failed (errno ${errno})`);
+  const pid = t.pids[t.pids.length - 1]!;
+  const cpu0 = cpuSeconds([pid]);
+  const argv = [process.execPath, FLOOD, 'handshakes', r.host, String(r.port), Buffer.from(r.publicKey).toString('hex'), seed.toString('hex'), String(FLOOD_KEYS), String(seconds)];
+  const out = await lab.exec('a', argv, { timeoutMs: seconds * 1000 + 20_000 });
+  const cpu = cpuSeconds([pid]) - cpu0;
+  if (out.code !== 0) throw new Error(`handshake flood failed: ${out.stderr.trim()}`);
+  return { ...(JSON.parse(out.stdout) as FloodResult), cpu };
+}

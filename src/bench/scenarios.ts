@@ -1,0 +1,217 @@
+// The engine pairs `gridwire bench` compares, each brought up between namespaces a and b of one shared
+// Lab (joined by one veth pair), the same way for every implementation: WireGuard daemons run in the
+// foreground and are configured through the UAPI socket wg(8) uses; planetary nodes get a generated
+// yggdrasil config peering b's TCP listener from a.
+import { accessSync, constants, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generatePrivateKey, publicKey } from '../keys/index.js';
+import { addressForKey, planetaryPublicKey } from '../keys/planetary.js';
+import { peerPath, type Lab, type LabProcess, type PeerName } from '../netns/lab.js';
+import { parsePrefix } from '../net/prefix.js';
+import { formatPlanetaryConfig, generatePlanetaryConfig } from '../planetary/config.js';
+import { uapiProbe, uapiSet } from '../wireguard/uapi-client.js';
+import type { PeerChange } from '../wireguard/uapi.js';
+
+export const CLI = join(dirname(dirname(fileURLToPath(import.meta.url))), 'cli.js');
+
+export const UNDERLAY = { a: '10.213.0.1', b: '10.213.0.2' } as const;
+const OVERLAY = { a: '10.214.0.1', b: '10.214.0.2' } as const;
+const WG_PORT = 51820;
+const PLANETARY_PORT = 46000;
+export const WG_MTU = 1420;
+
+export interface BenchContext {
+  lab: Lab;
+  /** Scratch directory for configs and logs; removed with the run. */
+  dir: string;
+  /** Short unique tag for interface names (UAPI sockets of every namespace share /var/run/wireguard). */
+  tag: string;
+}
+
+/** A running pair; `dst` is b's address as a reaches it through the tunnel. */
+export interface Tunnel {
+  dst: string;
+  pids: number[];
+  /** b as a WireGuard responder, when the pair is one implementation on both ends (handshake bench). */
+  responder?: { ifname: string; publicKey: Uint8Array; host: string; port: number };
+  down(): Promise<void>;
+}
+
+export interface Scenario {
+  id: string;
+  label: string;
+  kind: 'veth' | 'wireguard' | 'planetary';
+  /** Scenario ids this one's ratios are taken against (veth, the ceiling, is always added). */
+  anchors: string[];
+  /** One WireGuard implementation on both ends: b is flooded with initiations (handshakes per core). */
+  handshakes: boolean;
+  /** Why it cannot run here (a peer binary missing); empty when it can. */
+  missing(): string[];
+  up(ctx: BenchContext, index: number): Promise<Tunnel>;
+}
+
+type WgImpl = 'gridwire' | 'wireguard-go-new' | 'wireguard-go-old';
+
+const WG_LABEL: Record<WgImpl, string> = {
+  gridwire: 'gridwire',
+  'wireguard-go-new': 'wireguard-go 0.0.20231211',
+  'wireguard-go-old': 'wireguard-go 0.0.20220316',
+};
+
+function missingPeers(names: PeerName[]): string[] {
+  return names.flatMap((n) => {
+    try {
+      accessSync(peerPath(n), constants.X_OK);
+      return [];
+    } catch {
+      return [`${peerPath(n)} not installed`];
+    }
+  });
+}
+
+function wgArgv(impl: WgImpl, ifname: string): string[] {
+  return impl === 'gridwire' ? [process.execPath, CLI, 'wg', '-f', ifname] : [peerPath(impl), '-f', ifname];
+}
+
+async function must(lab: Lab, ns: string, argv: string[]): Promise<string> {
+  const r = await lab.exec(ns, argv);
+  if (r.code !== 0) throw new Error(`${argv.join(' ')} in ${ns} failed: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** Kills the pair and whatever interface it left behind. */
+async function stop(lab: Lab, procs: LabProcess[], ifaces: Array<[string, string]>): Promise<void> {
+  await Promise.all(procs.map((p) => p.kill()));
+  for (const [ns, ifname] of ifaces) await lab.exec(ns, ['ip', 'link', 'del', ifname]).catch(() => undefined);
+}
+
+function started(p: LabProcess, what: string): Promise<void> {
+  return p.exited.then((r) => {
+    throw new Error(`${what} exited (code ${r.code}) during setup:\n${r.stderr.slice(-600)}`);
+  });
+}
+
+function wgPeer(key: Uint8Array, endpoint: string, allowed: string): PeerChange {
+  return {
+    publicKey: publicKey(key),
+    remove: false,
+    updateOnly: false,
+    endpoint,
+    replaceAllowedIps: true,
+    addAllowedIps: [parsePrefix(allowed)!],
+    removeAllowedIps: [],
+  };
+}
+
+function wireguard(a: WgImpl, b: WgImpl, id: string, anchors: string[]): Scenario {
+  const peers = [a, b].filter((i): i is Exclude<WgImpl, 'gridwire'> => i !== 'gridwire');
+  return {
+    id,
+    label: a === b ? `${WG_LABEL[a]} ↔ itself` : `${WG_LABEL[a]} ↔ ${WG_LABEL[b]}`,
+    kind: 'wireguard',
+    anchors,
+    handshakes: a === b,
+    missing: () => missingPeers(peers),
+    async up({ lab, tag }, index) {
+      const ifs = { a: `${tag}w${index}a`, b: `${tag}w${index}b` };
+      const keys = { a: generatePrivateKey(), b: generatePrivateKey() };
+      const procs = [lab.spawn('a', wgArgv(a, ifs.a), { env: { LOG_LEVEL: 'error' } }), lab.spawn('b', wgArgv(b, ifs.b), { env: { LOG_LEVEL: 'error' } })];
+      const down = () => stop(lab, procs, [['a', ifs.a], ['b', ifs.b]]);
+      try {
+        const died = Promise.race(procs.map((p, i) => started(p, i ? b : a)));
+        died.catch(() => undefined); // it rejects at down() too, after setup no longer listens
+        await Promise.race([died, Promise.all([ifs.a, ifs.b].map((n) => lab.waitFor(() => uapiProbe(n), 10_000, `the UAPI socket of ${n}`)))]);
+        for (const side of ['a', 'b'] as const) {
+          const other = side === 'a' ? 'b' : 'a';
+          const errno = await uapiSet(ifs[side], {
+            privateKey: keys[side],
+            listenPort: WG_PORT,
+            replacePeers: true,
+            peers: [wgPeer(keys[other], `${UNDERLAY[other]}:${WG_PORT}`, `${OVERLAY[other]}/32`)],
+          });
+          if (errno !== 0) throw new Error(`configuring ${ifs[side]} failed (errno ${errno})`);
+          await must(lab, side, ['ip', 'addr', 'add', `${OVERLAY[side]}/24`, 'dev', ifs[side]]);
+          await must(lab, side, ['ip', 'link', 'set', ifs[side], 'mtu', String(WG_MTU), 'up']);
+        }
+        await lab.waitFor(async () => (await lab.exec('a', ['ping', '-c', '1', '-W', '1', OVERLAY.b])).code === 0, 10_000, `a ping through ${id}`);
+      } catch (err) {
+        await down();
+        throw err;
+      }
+      return {
+        dst: OVERLAY.b,
+        pids: procs.map((p) => p.pid),
+        ...(a === b && { responder: { ifname: ifs.b, publicKey: publicKey(keys.b), host: UNDERLAY.b, port: WG_PORT } }),
+        down,
+      };
+    },
+  };
+}
+
+type PlanetaryImpl = 'gridwire' | 'yggdrasil-0.5';
+
+function planetary(impl: PlanetaryImpl, id: string, anchors: string[]): Scenario {
+  return {
+    id,
+    label: impl === 'gridwire' ? 'gridwire planetary ↔ itself' : 'yggdrasil 0.5.12 ↔ itself',
+    kind: 'planetary',
+    anchors,
+    handshakes: false,
+    missing: () => (impl === 'gridwire' ? [] : missingPeers(['yggdrasil-0.5'])),
+    async up({ lab, dir, tag }, index) {
+      const ifs = { a: `${tag}y${index}a`, b: `${tag}y${index}b` };
+      const files = { a: join(dir, `${id}-a.json`), b: join(dir, `${id}-b.json`) };
+      const listen = `tcp://${UNDERLAY.b}:${PLANETARY_PORT}`;
+      const addresses = { a: '', b: '' };
+      for (const side of ['a', 'b'] as const) {
+        const config = generatePlanetaryConfig();
+        addresses[side] = addressForKey(planetaryPublicKey(config.PrivateKey));
+        // IfMTU stays at yggdrasil's default (65535) for both implementations.
+        const mine = { ...config, IfName: ifs[side], AdminListen: 'none', MulticastInterfaces: [], Listen: side === 'b' ? [listen] : [], Peers: side === 'a' ? [listen] : [] };
+        writeFileSync(files[side], formatPlanetaryConfig(mine, 'json'));
+      }
+      const argv = (f: string) => (impl === 'gridwire' ? [process.execPath, CLI, 'planetary', '-useconffile', f, '-loglevel', 'error'] : [peerPath(impl), '-useconffile', f, '-loglevel', 'error']);
+      const procs = [lab.spawn('b', argv(files.b)), lab.spawn('a', argv(files.a))];
+      const down = () => stop(lab, procs, [['a', ifs.a], ['b', ifs.b]]);
+      try {
+        const died = Promise.race(procs.map((p) => started(p, impl)));
+        died.catch(() => undefined);
+        const reachable = lab.waitFor(async () => (await lab.exec('a', ['ping', '-6', '-c', '1', '-W', '1', addresses.b])).code === 0, 20_000, `a ping6 through ${id}`);
+        await Promise.race([died, reachable]);
+      } catch (err) {
+        await down();
+        throw err;
+      }
+      return { dst: addresses.b, pids: procs.map((p) => p.pid), down };
+    },
+  };
+}
+
+const veth: Scenario = {
+  id: 'veth',
+  label: 'raw veth (ceiling)',
+  kind: 'veth',
+  anchors: [],
+  handshakes: false,
+  missing: () => [],
+  up: async () => ({ dst: UNDERLAY.b, pids: [], down: async () => undefined }),
+};
+
+/** Every scenario, in run order; anchors run before the rows compared with them. */
+export const SCENARIOS: readonly Scenario[] = [
+  veth,
+  wireguard('wireguard-go-new', 'wireguard-go-new', 'wggo-new', []),
+  wireguard('wireguard-go-old', 'wireguard-go-old', 'wggo-old', []),
+  wireguard('gridwire', 'gridwire', 'gridwire-wg', ['wggo-new', 'wggo-old']),
+  wireguard('gridwire', 'wireguard-go-new', 'gridwire-wggo', ['wggo-new']),
+  planetary('yggdrasil-0.5', 'yggdrasil', []),
+  planetary('gridwire', 'gridwire-planetary', ['yggdrasil']),
+];
+
+/** Sets up namespaces a and b joined by one veth pair, shared by every scenario of a run. */
+export async function underlay(lab: Lab): Promise<void> {
+  await lab.addNamespace('a');
+  await lab.addNamespace('b');
+  await lab.link('a', 'b', { a: { addrs: [`${UNDERLAY.a}/30`] }, b: { addrs: [`${UNDERLAY.b}/30`] } });
+}

@@ -1,0 +1,68 @@
+// `gridwire bench` end to end through the built CLI: the JSON shape and positive figures of a short
+// gridwire-only run (root), that the run leaves no namespace behind, and the no-root --no-tun path.
+// These check the harness, not the engine's speed: the targets are benchmarks, not timed tests.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { packageRoot } from '../src/package-root.js';
+import type { BenchReport } from '../src/bench/report.js';
+import { requireRoot } from './lib/netns.js';
+
+const CLI = join(packageRoot(), 'dist', 'cli.js');
+
+function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! }));
+  });
+}
+
+const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} is positive: ${String(v)}`);
+
+test('gridwire bench --only gridwire-wg --duration 1 --json: one full row of positive figures, nothing left behind', { timeout: 120_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const r = await bench(['--only', 'gridwire-wg', '--duration', '1', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as BenchReport;
+  assert.equal(report.tool, 'gridwire bench');
+  assert.equal(report.mode, 'netns');
+  positive(report.machine.cores, 'machine.cores');
+  assert.deepEqual(report.scenarios.map((s) => [s.id, s.status]), [['veth', 'ok'], ['gridwire-wg', 'ok']]);
+  const m = report.scenarios[1]!.metrics!;
+  for (const key of ['tcp1Forward', 'tcp1Reverse', 'tcp4Forward', 'tcp4Reverse', 'udp64Pps', 'p50Ms', 'p99Ms', 'cpuPerGbit', 'machineCpuPerGbit', 'peakRssMiB', 'handshakesPerSecond', 'handshakesPerCore'] as const) {
+    positive(m[key], key);
+  }
+  for (const key of ['addedP50Ms', 'addedP99Ms'] as const) assert.equal(typeof m[key], 'number', `${key} is measured`);
+  assert.ok(report.ratios.some((x) => x.scenario === 'gridwire-wg' && x.anchor === 'veth' && x.metric === 'tcp1Forward' && x.ratio > 0), 'a ratio to the veth ceiling');
+  assert.ok(report.targets.length > 0 && report.targets.every((x) => 'met' in x), 'targets listed');
+  assert.match(r.stderr, /\[\s*\d+\/\d+ /, 'progress on stderr');
+  const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`gw-${r.pid}-`));
+  assert.deepEqual(left, [], 'the bench removed its namespaces');
+});
+
+test('gridwire bench --no-tun --json: the engine alone, without root', { timeout: 60_000 }, async () => {
+  const r = await bench(['--no-tun', '--duration', '0.5', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as BenchReport;
+  assert.equal(report.mode, 'no-tun');
+  assert.equal(report.dataPlane?.length, 4);
+  for (const row of report.dataPlane!) {
+    positive(row.completedPerSecond, `${row.measurement}: completed/s`);
+    positive(row.perEngineCore, `${row.measurement}: per engine core`);
+  }
+});
+
+test('gridwire bench: bad options are refused with exit code 2', async () => {
+  for (const args of [['--only', 'nope'], ['--duration', '0'], ['--frobnicate'], ['--no-tun', '--only', 'veth']]) {
+    const r = await bench(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /^gridwire: bench: /, args.join(' '));
+  }
+});
