@@ -36,7 +36,7 @@ bool key_of(Napi::Value v, planetary::Key* out) {
   return true;
 }
 
-// {uri, address: "ip:port", tls, sni?, password?, priority?, pinnedKeys?} → spec; "" or an error message.
+// {uri, address: "ip:port", tls, sni?, password?, priority?, pinnedKeys?, multicast?} → spec; "" or an error message.
 std::string spec_of(Napi::Value v, engine::PlanetaryLinkSpec* out) {
   if (!v.IsObject()) return "link spec must be an object";
   Napi::Object o = v.As<Napi::Object>();
@@ -45,6 +45,7 @@ std::string spec_of(Napi::Value v, engine::PlanetaryLinkSpec* out) {
   std::string addr = o.Get("address").As<Napi::String>().Utf8Value();
   if (!io::Endpoint::parse(addr.c_str(), &out->endpoint)) return "'" + addr + "' is not a numeric ip:port";
   out->tls = o.Get("tls").ToBoolean();
+  out->multicast = o.Get("multicast").ToBoolean();
   if (o.Get("sni").IsString()) out->sni = o.Get("sni").As<Napi::String>().Utf8Value();
   if (!o.Get("password").IsUndefined()) {
     const uint8_t* d;
@@ -88,6 +89,8 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
                         InstanceMethod<&PlanetaryWrap::AddPeer>("addPeer"),
                         InstanceMethod<&PlanetaryWrap::RemovePeer>("removePeer"),
                         InstanceMethod<&PlanetaryWrap::DialOnce>("dialOnce"),
+                        InstanceMethod<&PlanetaryWrap::Listen>("listen"),
+                        InstanceMethod<&PlanetaryWrap::StopListening>("stopListening"),
                         InstanceMethod<&PlanetaryWrap::Close>("close")});
   }
 
@@ -233,6 +236,31 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     }
     engine_.dial_once(spec);
     return info.Env().Undefined();
+  }
+
+  Napi::Value Listen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    engine::PlanetaryLinkSpec spec;
+    if (std::string e = spec_of(info[0], &spec); !e.empty()) {
+      Napi::TypeError::New(env, e).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint16_t port = 0;
+    if (int rc = engine_.listen(spec, &port); rc < 0) {
+      Napi::Error e = Napi::Error::New(env, "cannot listen on " + spec.uri + ": " + std::strerror(-rc));
+      e.Set("errno", Napi::Number::New(env, rc));
+      e.ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, port);
+  }
+
+  Napi::Value StopListening(const Napi::CallbackInfo& info) {
+    if (!info[0].IsString()) {
+      Napi::TypeError::New(info.Env(), "uri must be a string").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    return Napi::Boolean::New(info.Env(), engine_.stop_listening(info[0].As<Napi::String>().Utf8Value()));
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

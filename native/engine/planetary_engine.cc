@@ -29,6 +29,7 @@ constexpr uint64_t kMaxBackoff = 60 * planetary::kSecond;
 constexpr uint64_t kConnectTimeout = 10 * planetary::kSecond;
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr int kTunReadsPerWake = 64;
+constexpr size_t kMaxBacklog = 4 << 20;
 
 std::string format(const io::Endpoint& e) {
   char buf[io::Endpoint::kMaxText];
@@ -68,6 +69,9 @@ struct PlanetaryEngine::Conn final : planetary::LinkSink {
   Conn(PlanetaryEngine& e, LinkId i, int f, bool in, const PlanetaryLinkSpec& s, Dialer* d)
       : engine(e), id(i), fd(f), inbound(in), spec(s), dialer(d),
         link(e.identity_, s.options, in ? planetary::LinkDirection::kInbound : planetary::LinkDirection::kOutbound) {}
+
+  // How yggdrasil names a link in getPeers: the configured URI, or scheme://remote for inbound links.
+  std::string name() const { return inbound ? std::string(spec.tls ? "tls://" : "tcp://") + remote : spec.uri; }
 
   void write(Bytes head, Bytes body) override {
     out.insert(out.end(), head.begin(), head.end());
@@ -126,6 +130,9 @@ void PlanetaryEngine::RouterGlue::send_frame(LinkId link, const uint8_t* frame, 
   auto it = e_.conns_.find(link);
   if (it == e_.conns_.end() || it->second->dead) return;
   Conn& c = *it->second;
+  // A peer that stops reading must not grow our memory without bound: beyond this backlog, routed
+  // packets are dropped (as yggdrasil's queue drops them); control frames still go out.
+  if (c.out.size() - c.out_off > kMaxBacklog && len && frame[0] >= planetary::kFramePathLookup) return;
   c.link.send_frame(Bytes(frame, len), e_.now_, c);
 }
 
@@ -162,7 +169,7 @@ void PlanetaryEngine::PayloadGlue::write_tun(const uint8_t* packet, size_t len) 
 
 void PlanetaryEngine::Conn::up(const Key& peer, uint8_t priority) {
   const auto& allowed = engine.options_.allowed_keys;
-  if (inbound && !allowed.empty() && std::find(allowed.begin(), allowed.end(), peer) == allowed.end()) {
+  if (inbound && !spec.multicast && !allowed.empty() && std::find(allowed.begin(), allowed.end(), peer) == allowed.end()) {
     link.stop();
     dead = true;
     reason = "key not in AllowedPublicKeys";
@@ -172,7 +179,7 @@ void PlanetaryEngine::Conn::up(const Key& peer, uint8_t priority) {
   since = engine.now_;
   if (dialer) dialer->backoff = 0;
   engine.router_->add_link(id, peer, priority, engine.now_, *engine.router_sink_);
-  engine.post("peer-up", hex(peer) + " " + (inbound ? remote : spec.uri));
+  engine.post("peer-up", hex(peer) + " " + name());
 }
 
 void PlanetaryEngine::Conn::frame(Bytes f) {
@@ -239,16 +246,10 @@ int PlanetaryEngine::start(PlanetaryOptions options, std::string* err) {
     epoll_ctl(epfd_, EPOLL_CTL_ADD, tun_.fd(), &tev);
   }
   for (const PlanetaryLinkSpec& spec : options_.listen) {
-    Listener l;
-    l.spec = spec;
-    l.fd = io::tcp_listen(spec.endpoint, 64, &l.port);
-    if (l.fd < 0) {
-      *err = "cannot listen on " + spec.uri + ": " + std::strerror(-l.fd);
-      return l.fd;
+    if (int rc2 = open_listener(spec, nullptr); rc2 < 0) {
+      *err = "cannot listen on " + spec.uri + ": " + std::strerror(-rc2);
+      return rc2;
     }
-    epoll_event lev{EPOLLIN, {.u64 = kTokenListener | listeners_.size()}};
-    epoll_ctl(epfd_, EPOLL_CTL_ADD, l.fd, &lev);
-    listeners_.push_back(std::move(l));
   }
   for (const PlanetaryLinkSpec& spec : options_.peers) dialers_.emplace_back(spec);
   running_ = true;
@@ -267,7 +268,8 @@ void PlanetaryEngine::stop() {
     ::close(c->fd);
   }
   conns_.clear();
-  for (Listener& l : listeners_) ::close(l.fd);
+  for (Listener& l : listeners_)
+    if (l.fd >= 0) ::close(l.fd);
   listeners_.clear();
   tun_.close();
   if (epfd_ >= 0) ::close(epfd_);
@@ -329,7 +331,8 @@ void PlanetaryEngine::handle_event(uint64_t token, uint32_t events) {
   uint64_t kind = token & kTokenMask, index = token & ~kTokenMask;
   if (kind == kTokenWake) return drain_commands();
   if (kind == kTokenTun) return read_tun();
-  if (kind == kTokenListener && index < listeners_.size()) return accept_on(listeners_[index]);
+  if (kind == kTokenListener && index < listeners_.size() && listeners_[index].fd >= 0)
+    return accept_on(listeners_[index]);
   if (kind == kTokenConn) {
     auto it = conns_.find(index);
     if (it != conns_.end()) on_conn_event(*it->second, events);
@@ -366,6 +369,21 @@ PlanetaryEngine::Conn* PlanetaryEngine::add_conn(int fd, bool inbound, const Pla
     }
   }
   return c;
+}
+
+int PlanetaryEngine::open_listener(const PlanetaryLinkSpec& spec, uint16_t* port) {
+  Listener l;
+  l.spec = spec;
+  l.fd = io::tcp_listen(spec.endpoint, 64, &l.port);
+  if (l.fd < 0) return l.fd;
+  if (port) *port = l.port;
+  auto slot = std::find_if(listeners_.begin(), listeners_.end(), [](const Listener& x) { return x.fd < 0; });
+  size_t index = static_cast<size_t>(slot - listeners_.begin());
+  epoll_event lev{EPOLLIN, {.u64 = kTokenListener | index}};
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, l.fd, &lev);
+  if (slot == listeners_.end()) listeners_.push_back(std::move(l));
+  else *slot = std::move(l);
+  return 0;
 }
 
 void PlanetaryEngine::accept_on(Listener& l) {
@@ -502,7 +520,7 @@ void PlanetaryEngine::sweep() {
       continue;
     }
     if (c.is_up) router_->remove_link(c.id, now_, *router_sink_);
-    post("peer-down", (c.is_up ? hex(c.link.peer_key()) + " " : std::string()) + (c.inbound ? c.remote : c.spec.uri) + ": " + c.reason);
+    post("peer-down", (c.is_up ? hex(c.link.peer_key()) + " " : std::string()) + c.name() + ": " + c.reason);
     if (c.dialer) {
       Dialer& d = *c.dialer;
       d.conn = 0;
@@ -517,8 +535,7 @@ void PlanetaryEngine::sweep() {
     it = conns_.erase(it);
   }
   // One-shot dials (multicast discoveries) are forgotten once their connection is gone.
-  while (!dialers_.empty() && !dialers_.back().persistent && dialers_.back().conn == 0 && dialers_.back().next_dial)
-    dialers_.pop_back();
+  dialers_.remove_if([](const Dialer& d) { return !d.persistent && d.conn == 0 && d.next_dial; });
 }
 
 void PlanetaryEngine::run_timers() {
@@ -555,13 +572,14 @@ PlanetarySnapshot PlanetaryEngine::snapshot() {
     s.tree = router_->tree();
     s.paths = router_->paths();
     sessions_->snapshot(now_, &s.sessions);
-    for (const Listener& l : listeners_) s.listen_ports.push_back(l.port);
+    for (const Listener& l : listeners_)
+      if (l.fd >= 0) s.listen_ports.push_back(l.port);
     if (tun_.fd() >= 0) s.tun_name = tun_.name();
     std::map<LinkId, planetary::RouterPeerInfo> routed;
     for (const auto& p : router_->peers()) routed[p.link] = p;
     for (const auto& [id, c] : conns_) {
       PlanetaryPeerRow row;
-      row.uri = c->inbound ? c->remote : c->spec.uri;
+      row.uri = c->name();
       row.remote = c->remote;
       row.up = c->is_up;
       row.inbound = c->inbound;
@@ -622,6 +640,27 @@ void PlanetaryEngine::dial_once(const PlanetaryLinkSpec& spec) {
     dialers_.emplace_back(spec).persistent = false;
     dial(dialers_.back());
   });
+}
+
+int PlanetaryEngine::listen(const PlanetaryLinkSpec& spec, uint16_t* port) {
+  int rc = -ESHUTDOWN;  // stays when the engine is stopped and the command never runs
+  run([&] { rc = open_listener(spec, port); });
+  return rc;
+}
+
+bool PlanetaryEngine::stop_listening(const std::string& uri) {
+  bool stopped = false;
+  run([&] {
+    for (Listener& l : listeners_) {
+      if (l.fd < 0 || l.spec.uri != uri) continue;
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr);
+      ::close(l.fd);
+      l.fd = -1;
+      stopped = true;
+      return;
+    }
+  });
+  return stopped;
 }
 
 }  // namespace gw::engine

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,7 @@ struct PlanetaryLinkSpec {
   bool tls = false;
   std::string sni;  // TLS server name (host names only)
   planetary::LinkOptions options;
+  bool multicast = false;  // found by or listening for multicast beacons: exempt from AllowedPublicKeys, as in yggdrasil
 };
 
 struct PlanetaryOptions {
@@ -99,6 +101,9 @@ class PlanetaryEngine {
   bool add_peer(const PlanetaryLinkSpec& spec);  // false if the URI is already configured
   bool remove_peer(const std::string& uri);      // false if unknown
   void dial_once(const PlanetaryLinkSpec& spec);  // e.g. a multicast discovery; not redialed
+  // A listener beside the configured ones (multicast's, on interfaces that come and go). 0 or -errno.
+  int listen(const PlanetaryLinkSpec& spec, uint16_t* port);
+  bool stop_listening(const std::string& uri);  // false if no listener has that URI; its links stay up
 
  private:
   struct Conn;
@@ -113,7 +118,7 @@ class PlanetaryEngine {
     uint64_t last_error_at = 0;
   };
   struct Listener {
-    int fd = -1;
+    int fd = -1;  // -1: a stopped listener's slot, kept so that the epoll tokens of the others stay valid
     uint16_t port = 0;
     PlanetaryLinkSpec spec;
   };
@@ -126,6 +131,7 @@ class PlanetaryEngine {
   void drain_commands();
   void handle_event(uint64_t token, uint32_t events);
   void read_tun();
+  int open_listener(const PlanetaryLinkSpec& spec, uint16_t* port);
   void accept_on(Listener& l);
   void dial(Dialer& d);
   Conn* add_conn(int fd, bool inbound, const PlanetaryLinkSpec& spec, Dialer* dialer);
@@ -160,7 +166,7 @@ class PlanetaryEngine {
   std::atomic<bool> running_{false};
 
   std::vector<Listener> listeners_;
-  std::deque<Dialer> dialers_;  // deque: Conn keeps pointers to its dialer
+  std::list<Dialer> dialers_;  // a list: Conn keeps a pointer to its dialer across other erasures
   std::map<LinkId, std::unique_ptr<Conn>> conns_;
   LinkId next_link_ = 1;
 

@@ -118,6 +118,8 @@ export interface NativePlanetaryLinkSpec {
   password?: Uint8Array;
   priority?: number;
   pinnedKeys?: Uint8Array[];
+  /** Found by or listening for multicast beacons: exempt from allowedKeys, as in yggdrasil. */
+  multicast?: boolean;
 }
 
 export interface NativePlanetaryOptions {
@@ -167,6 +169,10 @@ export interface NativePlanetaryEngine {
   removePeer(uri: string): boolean;
   /** One connection attempt, not redialed (multicast discoveries). */
   dialOnce(spec: NativePlanetaryLinkSpec): void;
+  /** Opens a listener beside the configured ones; returns its port; throws (err.errno) when it cannot bind. */
+  listen(spec: NativePlanetaryLinkSpec): number;
+  /** False when no listener has this URI; links it accepted stay up. */
+  stopListening(uri: string): boolean;
   close(): void;
 }
 

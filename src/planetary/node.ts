@@ -11,6 +11,7 @@ import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.j
 import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec } from '../native/binding.js';
 import { startAdminServer, AdminError, type AdminServer, type PlanetaryState } from './admin.js';
 import type { PlanetaryConfig } from './config.js';
+import { Multicast } from './multicast.js';
 import { parsePeerUri, type PeerUri } from './uri.js';
 
 const run = promisify(execFile);
@@ -66,6 +67,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   private engine: NativePlanetaryEngine | undefined;
   private admin: AdminServer | undefined;
   private tunName = '';
+  private multicast: Multicast | undefined;
 
   private constructor(readonly config: PlanetaryConfig) {
     super();
@@ -101,6 +103,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     });
     this.tunName = this.engine.snapshot().tunName;
     if (this.tunName) await run('ip', ['-6', 'address', 'add', `${this.address}/7`, 'dev', this.tunName]);
+    this.multicast = await Multicast.start(this.engine, this.publicKey, c.MulticastInterfaces);
     if (options.admin !== false && c.AdminListen && c.AdminListen !== 'none') {
       this.admin = await startAdminServer(c.AdminListen, this);
     }
@@ -165,7 +168,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   }
 
   multicastInterfaces() {
-    return [];
+    return this.multicast?.interfaces() ?? [];
   }
 
   async addPeer(uri: string, sourceInterface: string): Promise<void> {
@@ -189,6 +192,8 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   async close(): Promise<void> {
     await this.admin?.close();
     this.admin = undefined;
+    this.multicast?.close();
+    this.multicast = undefined;
     this.engine?.close();
     this.engine = undefined;
   }
