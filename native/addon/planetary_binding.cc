@@ -3,6 +3,7 @@
 #include <cstring>
 #include <memory>
 
+#include "../util/hex.h"
 #include "../engine/planetary_engine.h"
 #include "args.h"
 #include "bindings.h"
@@ -11,13 +12,6 @@
 namespace gw::addon {
 
 namespace {
-
-std::string hex(const uint8_t* b, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s(2 * n, '0');
-  for (size_t i = 0; i < n; i++) s[2 * i] = d[b[i] >> 4], s[2 * i + 1] = d[b[i] & 15];
-  return s;
-}
 
 bool bytes_of(Napi::Value v, size_t min, size_t max, const uint8_t** data, size_t* len) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return false;
@@ -149,8 +143,8 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     engine::PlanetarySnapshot s = engine_.snapshot();
     Napi::Object o = Napi::Object::New(env);
     Napi::Object self = Napi::Object::New(env);
-    self.Set("key", hex(s.self.key.data(), 32));
-    self.Set("root", hex(s.self.root.data(), 32));
+    self.Set("key", to_hex(s.self.key.data(), 32));
+    self.Set("root", to_hex(s.self.root.data(), 32));
     self.Set("coords", path_array(env, s.self.coords));
     self.Set("seq", static_cast<double>(s.self.seq));
     self.Set("routingEntries", static_cast<double>(s.self.routing_entries));
@@ -163,7 +157,7 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
       r.Set("remote", p.remote);
       r.Set("up", p.up);
       r.Set("inbound", p.inbound);
-      r.Set("key", p.up ? Napi::Value(Napi::String::New(env, hex(p.key.data(), 32))) : env.Null());
+      r.Set("key", p.up ? Napi::Value(Napi::String::New(env, to_hex(p.key.data(), 32))) : env.Null());
       r.Set("priority", p.priority);
       r.Set("port", static_cast<double>(p.port));
       r.Set("cost", static_cast<double>(p.cost));
@@ -178,8 +172,8 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     Napi::Array tree = Napi::Array::New(env, s.tree.size());
     for (uint32_t i = 0; i < s.tree.size(); i++) {
       Napi::Object r = Napi::Object::New(env);
-      r.Set("key", hex(s.tree[i].key.data(), 32));
-      r.Set("parent", hex(s.tree[i].parent.data(), 32));
+      r.Set("key", to_hex(s.tree[i].key.data(), 32));
+      r.Set("parent", to_hex(s.tree[i].parent.data(), 32));
       r.Set("seq", static_cast<double>(s.tree[i].seq));
       tree.Set(i, r);
     }
@@ -187,7 +181,7 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     Napi::Array paths = Napi::Array::New(env, s.paths.size());
     for (uint32_t i = 0; i < s.paths.size(); i++) {
       Napi::Object r = Napi::Object::New(env);
-      r.Set("key", hex(s.paths[i].key.data(), 32));
+      r.Set("key", to_hex(s.paths[i].key.data(), 32));
       r.Set("path", path_array(env, s.paths[i].path));
       r.Set("seq", static_cast<double>(s.paths[i].seq));
       paths.Set(i, r);
@@ -197,7 +191,7 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     for (uint32_t i = 0; i < s.sessions.size(); i++) {
       const planetary::SessionStats& st = s.sessions[i];
       Napi::Object r = Napi::Object::New(env);
-      r.Set("key", hex(st.key.data(), 32));
+      r.Set("key", to_hex(st.key.data(), 32));
       r.Set("rxBytes", static_cast<double>(st.rx_bytes));
       r.Set("txBytes", static_cast<double>(st.tx_bytes));
       r.Set("uptimeSeconds", static_cast<double>(st.uptime_ns) / 1e9);

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "../util/hex.h"
 #include "../engine/wg_engine.h"
 #include "args.h"
 #include "bindings.h"
@@ -12,13 +13,6 @@
 namespace gw::addon {
 
 namespace {
-
-std::string hex(const uint8_t* b, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string s(2 * n, '0');
-  for (size_t i = 0; i < n; i++) s[2 * i] = d[b[i] >> 4], s[2 * i + 1] = d[b[i] & 15];
-  return s;
-}
 
 class Converter {
  public:
@@ -183,7 +177,7 @@ class WgEngineWrap : public Napi::ObjectWrap<WgEngineWrap> {
     pump_ = std::make_shared<EventPump>(env, o.Get("onEvent").As<Napi::Function>());
     std::weak_ptr<EventPump> pump = pump_;
     opts.on_event = [pump](const char* type, const uint8_t* peer, const std::string& detail) {
-      if (auto p = pump.lock()) p->post(Event{type, peer ? hex(peer, 32) : std::string(), detail});
+      if (auto p = pump.lock()) p->post(Event{type, peer ? to_hex(peer, 32) : std::string(), detail});
     };
     std::string err;
     if (int rc = engine_.start(opts, &err); rc < 0) {

@@ -1,3 +1,4 @@
+#include "../util/hex.h"
 #include "planetary_engine.h"
 
 #include <sys/epoll.h>
@@ -36,12 +37,7 @@ std::string format(const io::Endpoint& e) {
   return e.format(buf, sizeof buf) ? std::string(buf) : std::string("?");
 }
 
-std::string hex(const Key& k) {
-  static const char* d = "0123456789abcdef";
-  std::string s(64, '0');
-  for (size_t i = 0; i < 32; i++) s[2 * i] = d[k[i] >> 4], s[2 * i + 1] = d[k[i] & 15];
-  return s;
-}
+std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
 
 }  // namespace
 
