@@ -65,7 +65,7 @@ ChaChaPoly& thread_ctx(ChaChaPoly::Direction dir) {
 bool chacha_seal(const uint8_t key[kKeyLen], const uint8_t nonce[kChaChaNonceLen], const uint8_t* ad,
                  size_t ad_len, const uint8_t* in, size_t len, uint8_t* out) {
   ChaChaPoly& c = thread_ctx(ChaChaPoly::kSeal);
-  if (out != in) std::memmove(out, in, len);
+  if (out != in && len) std::memmove(out, in, len);  // an empty Buffer may have a null pointer
   return c.set_key(key, ChaChaPoly::kSeal) && c.seal(nonce, ad, ad_len, out, len, out + len);
 }
 
@@ -74,7 +74,7 @@ bool chacha_open(const uint8_t key[kKeyLen], const uint8_t nonce[kChaChaNonceLen
   ChaChaPoly& c = thread_ctx(ChaChaPoly::kOpen);
   uint8_t tag[kTagLen];
   std::memcpy(tag, in + len, kTagLen);
-  if (out != in) std::memmove(out, in, len);
+  if (out != in && len) std::memmove(out, in, len);  // an empty Buffer may have a null pointer
   if (c.set_key(key, ChaChaPoly::kOpen) && c.open(nonce, ad, ad_len, out, len, tag)) return true;
   wipe(out, len);  // never hand out unauthenticated plaintext
   return false;

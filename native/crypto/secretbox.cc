@@ -54,7 +54,7 @@ bool secretbox_seal(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen],
                     uint8_t* out) {
   Stream s(key, nonce);
   uint8_t* ct = out + kBoxOverhead;
-  if (ct != in) std::memmove(ct, in, len);
+  if (ct != in && len) std::memmove(ct, in, len);  // an empty Buffer may have a null pointer
   s.apply(ct, len);
   return poly1305(s.block0, ct, len, out);
 }
@@ -64,7 +64,7 @@ bool secretbox_open(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen],
   Stream s(key, nonce);
   uint8_t tag[kTagLen];
   if (!poly1305(s.block0, in + kBoxOverhead, len, tag) || !equal(tag, in, kTagLen)) return false;
-  if (out != in + kBoxOverhead) std::memmove(out, in + kBoxOverhead, len);
+  if (out != in + kBoxOverhead && len) std::memmove(out, in + kBoxOverhead, len);
   s.apply(out, len);
   return true;
 }
