@@ -13,9 +13,9 @@ import { packageRoot } from '../src/package-root.js';
 const here = dirname(fileURLToPath(import.meta.url));
 
 
-// The files whose tests drive the native code hardest; the live spec harness runs the daemon with the
-// sanitized addon too, since the child processes inherit the environment.
-const SUITES = ['crypto-vectors', 'crypto-differential', 'uapi', 'wg-device', 'wg-spec-live'];
+// The files whose tests drive the native code hardest; the live spec harness and the multicast test run
+// their daemons and nodes with the sanitized addon too, since child processes inherit the environment.
+const SUITES = ['crypto-vectors', 'crypto-differential', 'uapi', 'wg-device', 'wg-spec-live', 'planetary-multicast'];
 
 test('the native suites pass under ASan+UBSan', { timeout: 900_000 }, async (t) => {
   if (process.env['GRIDWIRE_SKIP_SANITIZERS'] === '1') {
