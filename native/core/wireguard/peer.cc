@@ -6,6 +6,7 @@ namespace gw::wg {
 
 bool StagedQueue::push(const uint8_t* packet, size_t len) {
   bool dropped = false;
+  if (!slots_) slots_ = std::make_unique<Slot[]>(kCapacity);
   if (count_ == kCapacity) {
     pop();
     dropped = true;
@@ -28,6 +29,7 @@ void StagedQueue::pop() {
 size_t StagedQueue::clear() {
   size_t n = count_;
   head_ = count_ = 0;
+  slots_.reset();  // the peer gave up for now: give the buffers back
   return n;
 }
 

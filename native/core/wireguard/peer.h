@@ -32,7 +32,9 @@ struct PeerStats {
 };
 
 // Packets waiting for a session, FIFO, oldest dropped when full. Each slot keeps its buffer between uses and
-// stores the packet with transport headroom and tailroom, so a flush seals in place with no copy.
+// stores the packet with transport headroom and tailroom, so a flush seals in place with no copy. The
+// slots exist only once something was staged: most peers are idle, and 128 empty slots inline would be
+// most of an idle peer's memory.
 class StagedQueue {
  public:
   static constexpr size_t kCapacity = 128;
@@ -49,7 +51,7 @@ class StagedQueue {
   size_t clear();  // returns how many were dropped
 
  private:
-  Slot slots_[kCapacity];
+  std::unique_ptr<Slot[]> slots_;
   size_t head_ = 0;
   size_t count_ = 0;
 };
