@@ -83,6 +83,7 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
                         InstanceMethod<&PlanetaryWrap::AddPeer>("addPeer"),
                         InstanceMethod<&PlanetaryWrap::RemovePeer>("removePeer"),
                         InstanceMethod<&PlanetaryWrap::DialOnce>("dialOnce"),
+                        InstanceMethod<&PlanetaryWrap::Request>("request"),
                         InstanceMethod<&PlanetaryWrap::Listen>("listen"),
                         InstanceMethod<&PlanetaryWrap::StopListening>("stopListening"),
                         InstanceMethod<&PlanetaryWrap::Close>("close")});
@@ -255,6 +256,23 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
       return info.Env().Undefined();
     }
     return Napi::Boolean::New(info.Env(), engine_.stop_listening(info[0].As<Napi::String>().Utf8Value()));
+  }
+
+  // (key, kind: 'nodeinfo' | 'getself' | 'getpeers' | 'gettree')
+  Napi::Value Request(const Napi::CallbackInfo& info) {
+    static const char* kKinds[] = {"nodeinfo", "getself", "getpeers", "gettree"};
+    planetary::Key key;
+    std::string kind = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    int k = -1;
+    for (int i = 0; i < 4; i++)
+      if (kind == kKinds[i]) k = i;
+    if (!key_of(info[0], &key) || k < 0) {
+      Napi::TypeError::New(info.Env(), "request(key: 32 bytes, kind: nodeinfo|getself|getpeers|gettree)")
+          .ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    engine_.request(key, static_cast<planetary::ProtoRequest>(k));
+    return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

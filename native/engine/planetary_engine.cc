@@ -110,6 +110,10 @@ class PlanetaryEngine::PayloadGlue final : public planetary::PayloadSink {
   void send_message(const Key& dest, uint8_t* msg, size_t len) override;
   void lookup(const Key& partial) override;
   void write_tun(const uint8_t* packet, size_t len) override;
+  void proto_response(const Key& from, planetary::ProtoRequest kind, const uint8_t* data, size_t len) override {
+    static const char* kKinds[] = {"nodeinfo", "getself", "getpeers", "gettree"};
+    e_.post("proto-response", std::string(kKinds[static_cast<int>(kind)]) + " " + hex(from) + " " + to_hex(data, len));
+  }
   uint64_t routing_entries() override { return e_.router_->self_info().routing_entries; }
   void peer_keys(std::vector<Key>* out) override {
     for (const auto& p : e_.router_->peers()) out->push_back(p.key);
@@ -629,6 +633,10 @@ bool PlanetaryEngine::remove_peer(const std::string& uri) {
     }
   });
   return removed;
+}
+
+void PlanetaryEngine::request(const Key& dest, planetary::ProtoRequest kind) {
+  run([&] { payload_->request(dest, kind, now_, *payload_sink_); });
 }
 
 void PlanetaryEngine::dial_once(const PlanetaryLinkSpec& spec) {

@@ -101,6 +101,9 @@ class PlanetaryEngine {
   bool add_peer(const PlanetaryLinkSpec& spec);  // false if the URI is already configured
   bool remove_peer(const std::string& uri);      // false if unknown
   void dial_once(const PlanetaryLinkSpec& spec);  // e.g. a multicast discovery; not redialed
+  // Asks a remote node for its NodeInfo or debug data; the answer arrives as a "proto-response" event
+  // ("<kind> <hex key> <hex data>"), or never (the caller times out).
+  void request(const Key& dest, planetary::ProtoRequest kind);
   // A listener beside the configured ones (multicast's, on interfaces that come and go). 0 or -errno.
   int listen(const PlanetaryLinkSpec& spec, uint16_t* port);
   bool stop_listening(const std::string& uri);  // false if no listener has that URI; its links stay up

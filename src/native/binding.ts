@@ -151,6 +151,8 @@ export interface NativePlanetaryPeerRow {
   lastErrorAgeSeconds: number;
 }
 
+export type NativeProtoKind = 'nodeinfo' | 'getself' | 'getpeers' | 'gettree';
+
 export interface NativePlanetarySnapshot {
   self: { key: string; root: string; coords: number[]; seq: number; routingEntries: number };
   peers: NativePlanetaryPeerRow[];
@@ -169,6 +171,8 @@ export interface NativePlanetaryEngine {
   removePeer(uri: string): boolean;
   /** One connection attempt, not redialed (multicast discoveries). */
   dialOnce(spec: NativePlanetaryLinkSpec): void;
+  /** Asks a remote node; the answer comes as a 'proto-response' event: `<kind> <hex key> <hex data>`. */
+  request(key: Uint8Array, kind: NativeProtoKind): void;
   /** Opens a listener beside the configured ones; returns its port; throws (err.errno) when it cannot bind. */
   listen(spec: NativePlanetaryLinkSpec): number;
   /** False when no listener has this URI; links it accepted stay up. */

@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.js';
-import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec } from '../native/binding.js';
-import { startAdminServer, AdminError, type AdminServer, type PlanetaryState } from './admin.js';
+import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativeProtoKind } from '../native/binding.js';
+import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryState } from './admin.js';
 import type { PlanetaryConfig } from './config.js';
 import { Multicast } from './multicast.js';
 import { parsePeerUri, type PeerUri } from './uri.js';
@@ -17,6 +17,7 @@ import { parsePeerUri, type PeerUri } from './uri.js';
 const run = promisify(execFile);
 export const BUILD_NAME = 'gridwire';
 export const BUILD_VERSION = '0.1.0';
+const REMOTE_TIMEOUT_MS = 10_000;
 
 const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
 
@@ -47,6 +48,14 @@ export async function linkSpec(uri: string): Promise<NativePlanetaryLinkSpec> {
     priority: u.priority,
     pinnedKeys: [...u.pinnedKeys],
   };
+}
+
+// What the node answers NodeInfo requests with: the configured object plus, unless NodeInfoPrivacy,
+// the build fields yggdrasil adds (Go's names for the platform and architecture).
+function nodeInfoOf(c: PlanetaryConfig): Record<string, unknown> {
+  if (c.NodeInfoPrivacy) return { ...(c.NodeInfo ?? {}) };
+  const arch = ({ x64: 'amd64', ia32: '386', arm: 'arm' } as Record<string, string>)[process.arch] ?? process.arch;
+  return { ...(c.NodeInfo ?? {}), buildname: BUILD_NAME, buildversion: BUILD_VERSION, buildplatform: process.platform, buildarch: arch };
 }
 
 function tunPattern(ifname: string): string | undefined {
@@ -98,7 +107,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
       listen: await Promise.all(c.Listen.map(linkSpec)),
       peers: await Promise.all([...c.Peers, ...interfacePeers].map(linkSpec)),
       allowedKeys: c.AllowedPublicKeys.map(hexBytes),
-      ...(c.NodeInfo !== null && { nodeinfo: JSON.stringify(c.NodeInfo) }),
+      nodeinfo: JSON.stringify(nodeInfoOf(c)),
       onEvent: (e) => this.emit(e.type, e),
     });
     this.tunName = this.engine.snapshot().tunName;
@@ -181,12 +190,39 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     if (!this.live().removePeer(parsePeerUri(uri).withoutQuery)) throw new AdminError('peer is not configured');
   }
 
-  nodeInfo(): Promise<unknown> {
-    return Promise.reject(new AdminError('remote NodeInfo requests are not supported yet'));
+  async nodeInfo(publicKey: Uint8Array): Promise<unknown> {
+    return JSON.parse((await this.ask(publicKey, 'nodeinfo')).toString('utf8'));
   }
 
-  debugRemote(): Promise<unknown> {
-    return Promise.reject(new AdminError('remote debug requests are not supported yet'));
+  async debugRemote(request: DebugRemoteRequest, publicKey: Uint8Array): Promise<unknown> {
+    if (request === 'getSelf') return JSON.parse((await this.ask(publicKey, 'getself')).toString('utf8'));
+    const data = await this.ask(publicKey, request === 'getPeers' ? 'getpeers' : 'gettree');
+    const keys: string[] = [];
+    for (let i = 0; i + 32 <= data.length; i += 32) keys.push(data.subarray(i, i + 32).toString('hex'));
+    return { keys };
+  }
+
+  // A remote node answers over the overlay, or not at all: unanswered questions are forgotten after
+  // REMOTE_TIMEOUT_MS (the admin socket gives up sooner).
+  private ask(publicKey: Uint8Array, kind: NativeProtoKind): Promise<Buffer> {
+    const id = `${kind} ${Buffer.from(publicKey).toString('hex')}`;
+    return new Promise((resolve, reject) => {
+      const onAnswer = (e: { detail?: string }) => {
+        if (!e.detail?.startsWith(`${id} `)) return;
+        done();
+        resolve(Buffer.from(e.detail.slice(id.length + 1), 'hex'));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new AdminError('timeout'));
+      }, REMOTE_TIMEOUT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        this.off('proto-response', onAnswer);
+      };
+      this.on('proto-response', onAnswer);
+      this.live().request(publicKey, kind);
+    });
   }
 
   async close(): Promise<void> {
