@@ -291,6 +291,16 @@ describe('a line of gridwire and yggdrasil nodes', { timeout: 150_000 }, () => {
     await expectPing(net, g2, g1, 2);
     const known = new Map(net.all.map((x) => [x.key, x]));
 
+    await t.test('getNodeInfo and debug_remoteGetPeers across the overlay, in both directions', async () => {
+      // gridwire asks a real node, and a real node asks gridwire: both answers travel as proto messages.
+      const fromReal = (await g2.ctl('getNodeInfo', `key=${y4.key}`)) as Record<string, Record<string, unknown>>;
+      assert.equal(fromReal[y4.key]?.['buildname'], 'yggdrasil', JSON.stringify(fromReal));
+      const fromGridwire = (await y4.ctl('getNodeInfo', `key=${g2.key}`)) as Record<string, Record<string, unknown>>;
+      assert.equal(fromGridwire[g2.key]?.['buildname'], 'gridwire', JSON.stringify(fromGridwire));
+      const peers = (await g2.ctl('debug_remoteGetPeers', `key=${y1.key}`)) as Record<string, { keys: string[] }>;
+      assert.ok(Object.values(peers)[0]?.keys.includes(g2.key), `Y1's peers include G2: ${JSON.stringify(peers)}`);
+    });
+
     await t.test('getSelf', async () => {
       const self = await g2.self();
       assert.equal(self.key, g2.key);
