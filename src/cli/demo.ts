@@ -5,6 +5,7 @@
 // networks with gridwire's own probe, a table, and everything removed again (also on Ctrl-C) unless
 // --keep is given.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,11 +115,43 @@ async function register(dir: string, nodes: Node[]): Promise<Map<string, string>
   return found;
 }
 
-// A new overlay destination needs its lookup and session first: wait until one packet gets through.
-async function reachable(lab: Lab, from: Node, address: string): Promise<void> {
+// One request to a node's admin socket (the yggdrasilctl protocol), e.g. {"request": "gettree"}.
+function admin(dir: string, node: Node, request: string): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const socket = connect(join(dir, `${node.name}.sock`), () => socket.write(JSON.stringify({ request })));
+    socket.on('data', (d) => (text += d));
+    socket.on('end', () => {
+      try {
+        resolve((JSON.parse(text) as { response: Record<string, unknown> }).response);
+      } catch (err) {
+        reject(err);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
+// The first packet to a new destination starts a path lookup, which follows the bloom filters along the
+// tree. Sent before the filters have spread, the lookup finds nothing and the session stays down for a
+// minute (yggdrasil 0.5.12 does the same). So: wait until every node agrees on the root, give the
+// filters their propagation time (one hop per second; not visible through the admin API), then wait
+// for one packet to get through.
+async function overlayReady(lab: Lab, dir: string, nodes: Node[], from: Node, address: string): Promise<void> {
+  // The tree has formed when every node has taken the lowest key as its root.
+  const lowest = nodes.map((n) => Buffer.from(planetaryPublicKey(n.planetaryKey)).toString('hex')).sort()[0];
+  const complete = async () => {
+    const trees = await Promise.all(nodes.map((n) => admin(dir, n, 'gettree').catch(() => ({ tree: [] }))));
+    return trees.every((t) => {
+      const entries = ((t['tree'] as Array<{ key: string; parent: string }> | null) ?? []);
+      return entries.some((e) => e.key === e.parent && e.key === lowest);
+    });
+  };
+  await lab.waitFor(complete, 30000, 'every planetary node to agree on the root');
+  await new Promise((r) => setTimeout(r, (nodes.length + 1) * 1000));
   await lab.waitFor(
     async () => (await lab.exec(from.name, ['ping', '-c', '1', '-W', '1', address])).code === 0,
-    30000,
+    90000,
     `${from.name} to reach ${address} over the planetary overlay`,
   );
 }
@@ -197,7 +230,7 @@ async function run(keep: boolean, seconds: number): Promise<number> {
     step(4, total, 'pinging across the private WireGuard network');
     const wgRtt = new Map([['beta', await ping(lab, alpha, beta.overlay)], ['gamma', await ping(lab, alpha, gamma.overlay)]]);
     step(5, total, 'pinging across the planetary overlay (alpha → beta → gamma)');
-    await reachable(lab, alpha, gamma.planetary);
+    await overlayReady(lab, dir, nodes, alpha, gamma.planetary);
     const plRtt = new Map([['beta', await ping(lab, alpha, beta.planetary)], ['gamma', await ping(lab, alpha, gamma.planetary)]]);
     step(6, total, `measuring throughput alpha → gamma for ${seconds} s on each network with gridwire's own probe`);
     const wgGbps = new Map([['gamma', await throughput(lab, alpha, gamma, gamma.overlay, seconds)]]);
