@@ -75,6 +75,24 @@ Napi::Array path_array(Napi::Env env, const planetary::Path& p) {
   return a;
 }
 
+// Argument i as a link spec; false after throwing a TypeError naming what is wrong.
+bool spec_arg(const Napi::CallbackInfo& info, size_t i, engine::PlanetaryLinkSpec* out) {
+  std::string e = spec_of(info[i], out);
+  if (e.empty()) return true;
+  Napi::TypeError::New(info.Env(), e).ThrowAsJavaScriptException();
+  return false;
+}
+
+// Argument i as a URI string; false after throwing.
+bool uri_arg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!info[i].IsString()) {
+    Napi::TypeError::New(info.Env(), "uri must be a string").ThrowAsJavaScriptException();
+    return false;
+  }
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return true;
+}
+
 class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -208,27 +226,19 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
 
   Napi::Value AddPeer(const Napi::CallbackInfo& info) {
     engine::PlanetaryLinkSpec spec;
-    if (std::string e = spec_of(info[0], &spec); !e.empty()) {
-      Napi::TypeError::New(info.Env(), e).ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
+    if (!spec_arg(info, 0, &spec)) return info.Env().Undefined();
     return Napi::Boolean::New(info.Env(), engine_.add_peer(spec));
   }
 
   Napi::Value RemovePeer(const Napi::CallbackInfo& info) {
-    if (!info[0].IsString()) {
-      Napi::TypeError::New(info.Env(), "uri must be a string").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    return Napi::Boolean::New(info.Env(), engine_.remove_peer(info[0].As<Napi::String>().Utf8Value()));
+    std::string uri;
+    if (!uri_arg(info, 0, &uri)) return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), engine_.remove_peer(uri));
   }
 
   Napi::Value DialOnce(const Napi::CallbackInfo& info) {
     engine::PlanetaryLinkSpec spec;
-    if (std::string e = spec_of(info[0], &spec); !e.empty()) {
-      Napi::TypeError::New(info.Env(), e).ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
+    if (!spec_arg(info, 0, &spec)) return info.Env().Undefined();
     engine_.dial_once(spec);
     return info.Env().Undefined();
   }
@@ -236,10 +246,7 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
   Napi::Value Listen(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     engine::PlanetaryLinkSpec spec;
-    if (std::string e = spec_of(info[0], &spec); !e.empty()) {
-      Napi::TypeError::New(env, e).ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
+    if (!spec_arg(info, 0, &spec)) return env.Undefined();
     uint16_t port = 0;
     if (int rc = engine_.listen(spec, &port); rc < 0) {
       Napi::Error e = Napi::Error::New(env, "cannot listen on " + spec.uri + ": " + std::strerror(-rc));
@@ -251,11 +258,9 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
   }
 
   Napi::Value StopListening(const Napi::CallbackInfo& info) {
-    if (!info[0].IsString()) {
-      Napi::TypeError::New(info.Env(), "uri must be a string").ThrowAsJavaScriptException();
-      return info.Env().Undefined();
-    }
-    return Napi::Boolean::New(info.Env(), engine_.stop_listening(info[0].As<Napi::String>().Utf8Value()));
+    std::string uri;
+    if (!uri_arg(info, 0, &uri)) return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), engine_.stop_listening(uri));
   }
 
   // (key, kind: 'nodeinfo' | 'getself' | 'getpeers' | 'gettree')
