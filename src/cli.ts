@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   chain: () => import('./cli/chain.js'),
   bench: () => import('./cli/bench.js'),
   demo: () => import('./cli/demo.js'),
+  keys: () => import('./cli/keys.js'),
 };
 
 function usage(): string {

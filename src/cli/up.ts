@@ -1,6 +1,7 @@
 // `gridwire up <file.conf | ifname>`: wg-quick(8) up on a gridwire daemon. Starts `gridwire wg
 // <ifname>`, configures it over its UAPI socket, then adds addresses, MTU and routes with ip(8).
 // Any failure after the daemon started deletes the interface again, so nothing is left half up.
+// `gridwire up [--keystore DIR] node.json` instead runs a whole node in the foreground (src/node/).
 import { spawn } from 'node:child_process';
 import { fstatSync, openSync, closeSync, readSync, unlinkSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -11,15 +12,14 @@ import { getSystemErrorName } from 'node:util';
 import { CliError, type Command } from './command.js';
 import { deleteInterface, exec, run } from './down.js';
 import { formatPrefix } from '../net/prefix.js';
-import { confLocation, parseConf, toDeviceChange, type Table, type WgQuickConf } from '../wireguard/conf.js';
+import { confLocation, parseConf, toDeviceChange, type WgQuickConf } from '../wireguard/conf.js';
+import { addRoute, family } from '../node/ip.js';
 import type { DeviceChange } from '../wireguard/uapi.js';
 import { uapiSet } from '../wireguard/uapi-client.js';
 import { socketPath } from '../wireguard/uapi-server.js';
 
 const CLI = fileURLToPath(new URL('../cli.js', import.meta.url));
 const DEFAULT_MTU = 1420;
-
-const family = (addr: string) => (addr.includes(':') ? '-6' : '-4');
 
 /** The routes wg-quick would add, most specific first; full-tunnel prefixes need policy routing. */
 function routesOf(conf: WgQuickConf): string[] {
@@ -66,21 +66,13 @@ async function configure(ifname: string, change: DeviceChange): Promise<void> {
   if (errno !== 0) throw new Error(`unable to configure ${ifname}: ${getSystemErrorName(errno)} (errno ${errno})`);
 }
 
-async function addRoute(ifname: string, prefix: string, table: Table): Promise<void> {
-  const ip = ['ip', family(prefix), 'route'];
-  if (typeof table === 'number') return void (await run([...ip, 'add', prefix, 'dev', ifname, 'table', String(table)]));
-  // A covering route on the device already exists for prefixes inside an Address's subnet.
-  if ((await exec([...ip, 'show', 'dev', ifname, 'match', prefix])).trim()) return;
-  await run([...ip, 'add', prefix, 'dev', ifname]);
-}
-
 async function bringUp(ifname: string, conf: WgQuickConf, change: DeviceChange, routes: string[]): Promise<void> {
   await startDaemon(ifname);
   try {
     await configure(ifname, change);
     for (const addr of conf.interface.addresses) await run(['ip', family(addr), 'address', 'add', addr, 'dev', ifname]);
     await run(['ip', 'link', 'set', 'mtu', String(conf.interface.mtu ?? DEFAULT_MTU), 'up', 'dev', ifname]);
-    for (const prefix of routes) await addRoute(ifname, prefix, conf.interface.table);
+    for (const prefix of routes) await addRoute(ifname, prefix, conf.interface.table, run);
   } catch (err) {
     await deleteInterface(ifname).catch((e: Error) => process.stderr.write(`gridwire: up: cleanup: ${e.message}\n`));
     throw err;
@@ -97,10 +89,27 @@ async function load(arg: string): Promise<{ ifname: string; conf: WgQuickConf }>
   return { ifname, conf: parseConf(text, path) };
 }
 
+const USAGE = 'usage: gridwire up <file.conf | interface>\n       gridwire up [--keystore DIR] <node.json>';
+
+async function upNode(args: string[]): Promise<number> {
+  const keystore = args[0] === '--keystore' ? args[1] : undefined;
+  const path = args.at(-1)!;
+  if (args.length !== (keystore === undefined ? 1 : 3) || !path.endsWith('.json')) throw new CliError(USAGE);
+  const { runNodeFile } = await import('../node/run-file.js');
+  const { NodeConfigError } = await import('../node/config.js');
+  try {
+    await runNodeFile(path, keystore === undefined ? {} : { keystore });
+  } catch (err) {
+    throw new CliError(`up: ${(err as Error).message}`, err instanceof NodeConfigError ? 2 : 1);
+  }
+  return 0;
+}
+
 const up: Command = {
-  summary: 'bring up an interface from a wg-quick configuration file',
+  summary: 'bring up an interface from a wg-quick file, or a whole node from node.json',
   async run(args) {
-    if (args.length !== 1) throw new CliError('usage: gridwire up <file.conf | interface>');
+    if (args.at(-1)?.endsWith('.json')) return upNode(args);
+    if (args.length !== 1) throw new CliError(USAGE);
     try {
       const { ifname, conf } = await load(args[0]!);
       const routes = routesOf(conf);
