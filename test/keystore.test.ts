@@ -128,6 +128,13 @@ describe('keystore', () => {
     await chmod(store.dir, 0o755);
     await store.load('a');
     assert.equal(warnings[1], `Warning: keystore \`${store.dir}' is accessible by others (mode 0755); chmod 700 it`);
+    // list names a refused file and still lists the others.
+    await chmod(store.dir, 0o700);
+    await store.create('b', 'wireguard');
+    await chmod(join(store.dir, 'a.wg'), 0o644);
+    warnings.length = 0;
+    assert.deepEqual((await store.list()).map((k) => k.name), ['b']);
+    assert.match(warnings[0]!, /^Warning: .*a\.wg is world accessible \(mode 0644\); refusing to use it/);
   });
 
   test('bad names are refused before touching the disk', async () => {

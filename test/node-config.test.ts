@@ -1,6 +1,11 @@
 // node.json validation: good configs pass, each bad one fails with the exact message naming its path.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { packageRoot } from '../src/package-root.js';
 import { encodeKey, generatePrivateKey, publicKey } from '../src/keys/index.js';
 import { NodeConfigError, parseNodeConfig } from '../src/node/config.js';
 import { validate } from '../src/node/schema-validator.js';
@@ -72,10 +77,11 @@ describe('node.json: bad configs name the JSON path', () => {
     ['host bits in a subnet', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.1/24' } })] }, ['wireguard[0].network.subnet: expected an IPv4 /24 network such as 10.20.1.0/24']],
     ['a subnet outside the network', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.30.1.0/24' } })] }, ['wireguard[0].network.subnet: 10.30.1.0/24 is not inside ipRange 10.20.0.0/16']],
     ['a peer with neither key nor id', { wireguard: [iface({ peers: [{ endpoint: '10.0.0.1:1' }] })] }, ['wireguard[0].peers[0]: give publicKey, node or twin']],
-    ['a peer with node and twin', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 1, twin: 2, subnet: '10.20.2.0/24' }] })] }, ['wireguard[0].peers[0]: give node or twin, not both']],
-    ['an endpoint on a chain peer', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 1, subnet: '10.20.2.0/24', endpoint: '10.0.0.1:1' }] })] }, ['wireguard[0].peers[0].endpoint: comes from the chain for peers named by node or twin']],
-    ['a chain peer without subnet or network', { wireguard: [iface({ peers: [{ node: 1 }] })] }, ['wireguard[0].peers[0].subnet: required for a peer named by node or twin', 'wireguard[0].network: required when peers are named by node or twin']],
-    ['a chain peer subnet outside the network', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 1, subnet: '10.21.2.0/24' }] })] }, ['wireguard[0].peers[0].subnet: 10.21.2.0/24 is not inside ipRange 10.20.0.0/16']],
+    ['a peer with node and twin', { wireguard: [iface({ listenPort: 1, network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 1, twin: 2, subnet: '10.20.2.0/24' }] })] }, ['wireguard[0].peers[0]: give node or twin, not both']],
+    ['an endpoint on a chain peer', { wireguard: [iface({ listenPort: 1, network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 1, subnet: '10.20.2.0/24', endpoint: '10.0.0.1:1' }] })] }, ['wireguard[0].peers[0].endpoint: comes from the chain for peers named by node or twin']],
+    ['a chain peer without subnet or network', { wireguard: [iface({ listenPort: 1, peers: [{ node: 1 }] })] }, ['wireguard[0].peers[0].subnet: required for a peer named by node or twin', 'wireguard[0].network: required when peers are named by node or twin']],
+    ['a chain peer with no port to dial', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ twin: 7, subnet: '10.20.2.0/24' }] })] }, ['wireguard[0].peers[0].port: required when wireguard[0].listenPort is not set']],
+    ['a chain peer subnet outside the network', { wireguard: [iface({ listenPort: 1, network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 1, subnet: '10.21.2.0/24' }] })] }, ['wireguard[0].peers[0].subnet: 10.21.2.0/24 is not inside ipRange 10.20.0.0/16']],
     ['a port on a static peer', { wireguard: [iface({ peers: [{ publicKey: PEER, port: 1 }] })] }, ['wireguard[0].peers[0].port: only for peers named by node or twin']],
     ['node id 0', { wireguard: [iface({ network: { ipRange: '10.20.0.0/16', subnet: '10.20.1.0/24' }, peers: [{ node: 0, subnet: '10.20.2.0/24' }] })] }, ['wireguard[0].peers[0].node: expected an integer from 1 to 4294967295, got 0']],
     ['a duplicate interface', { wireguard: [iface(), iface()] }, ["wireguard[1].name: 'gw0' is already used by wireguard[0]"]],
@@ -106,5 +112,20 @@ describe('node.json: bad configs name the JSON path', () => {
 describe('schema validator', () => {
   test('an unknown format in a schema is a bug, not a pass', () => {
     assert.throws(() => validate('x', { type: 'string', format: 'nope' }, {}), /unknown format 'nope'/);
+  });
+});
+
+describe('gridwire up node.json', () => {
+  test('a bad file exits 2 naming the file and the JSON path, before anything is created', (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gridwire-node-config-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'node.json');
+    writeFileSync(file, JSON.stringify({ wireguard: [iface(), iface({ name: 'gw1', peers: [{ publicKey: PEER, endpoint: 'nowhere' }] })] }), { mode: 0o600 });
+    const r = spawnSync(process.execPath, [join(packageRoot(), 'dist', 'cli.js'), 'up', file], { encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr, `gridwire: up: ${file}: wireguard[1].peers[0].endpoint: expected host:port\n`);
+    const missing = spawnSync(process.execPath, [join(packageRoot(), 'dist', 'cli.js'), 'up', join(dir, 'none.json')], { encoding: 'utf8' });
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stderr, `gridwire: up: '${join(dir, 'none.json')}' does not exist\n`);
   });
 });

@@ -62,9 +62,15 @@ export class Keystore {
     );
     const keys: StoredKey[] = [];
     for (const ref of refs.filter(isRef).sort()) {
-      const { privateKey, ...stored } = await this.load(ref);
-      privateKey.fill(0);
-      keys.push(stored);
+      try {
+        const { privateKey, ...stored } = await this.load(ref);
+        privateKey.fill(0);
+        keys.push(stored);
+      } catch (err) {
+        // One bad file must not hide the others; it is named, and refused again when used.
+        if (!(err instanceof KeystoreError)) throw err;
+        this.warn(`Warning: ${err.message}`);
+      }
     }
     return keys;
   }

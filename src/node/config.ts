@@ -143,6 +143,7 @@ function interfaceErrors(iface: WireGuardInterfaceConfig, at: string): SchemaErr
         errors.push({ path: `${p}.subnet`, message: `${(peer as ChainPeerConfig).subnet} is not inside ipRange ${iface.network!.ipRange}` });
       }
       if (!iface.network) errors.push({ path: `${at}.network`, message: 'required when peers are named by node or twin' });
+      if (!has('port') && iface.listenPort === undefined) errors.push({ path: `${p}.port`, message: `required when ${at}.listenPort is not set` });
     }
     if (peer.publicKey !== undefined) {
       const seen = keys.get(peer.publicKey);

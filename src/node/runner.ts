@@ -76,7 +76,9 @@ export class NodeRunner extends EventEmitter {
     await this.refresh(false);
     if (this.resolver) {
       const seconds = this.config.chain?.refreshSeconds ?? DEFAULT_REFRESH_SECONDS;
-      this.timer = setInterval(() => void this.refresh(true), seconds * 1000);
+      this.timer = setInterval(() => {
+        this.refresh(true).catch((err: Error) => this.log.error({ error: err.message }, 'refresh failed'));
+      }, seconds * 1000);
     }
   }
 
