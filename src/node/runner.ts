@@ -5,34 +5,20 @@
 import { EventEmitter } from 'node:events';
 import type { ChainResolver } from '../chain/index.js';
 import type { Keystore } from '../keystore/index.js';
-import { generatePlanetaryConfig, loadPlanetaryConfigFile, validatePlanetaryConfig, type PlanetaryConfig } from '../planetary/config.js';
 import { PlanetaryNode } from '../planetary/node.js';
-import { WireGuardDevice } from '../wireguard/device.js';
-import { UapiServer } from '../wireguard/uapi-server.js';
-import { exec } from '../cli/down.js';
-import { resolve as resolvePath } from 'node:path';
 import type { NodeConfig, WireGuardInterfaceConfig } from './config.js';
-import { isChainPeer } from './config.js';
 import { desiredState, EMPTY_STATE, type PeerState, type Resolved } from './desired.js';
-import { addRoute, family, interfaceExists } from './ip.js';
-import { planetaryPrivateKey, wireGuardPrivateKey } from './keys.js';
+import { startInterface, type Interface } from './interface.js';
 import type { ObserveHooks } from './observe-hooks.js';
+import { planetaryConfig } from './planetary.js';
 import { applied, plan, type Change } from './plan.js';
 import { chainPeerEntries, chainResolver, DEFAULT_REFRESH_SECONDS, lookupPeers, resolveEndpoints } from './resolve.js';
-import { wireguardAddress } from './zos.js';
-
-const DEFAULT_MTU = 1420;
 
 export interface RunnerOptions {
   /** Directory of node.json: relative paths in it are relative to this. */
   readonly baseDir: string;
   readonly keystore: Keystore;
   readonly hooks: ObserveHooks;
-}
-
-interface Interface {
-  readonly device: WireGuardDevice;
-  readonly uapi: UapiServer;
 }
 
 /** Events: 'gone' (reason) when an interface or the planetary TUN disappears under us. */
@@ -83,55 +69,19 @@ export class NodeRunner extends EventEmitter {
   }
 
   private async startInterface(iface: WireGuardInterfaceConfig): Promise<void> {
-    if (await interfaceExists(iface.name)) throw new Error(`'${iface.name}' already exists`);
-    const privateKey = await wireGuardPrivateKey(iface.key, this.options.keystore);
-    let device: WireGuardDevice;
-    try {
-      device = WireGuardDevice.create({ name: iface.name, privateKey, listenPort: iface.listenPort ?? 0 });
-    } finally {
-      privateKey.fill(0);
-    }
-    let uapi: UapiServer;
-    try {
-      uapi = await UapiServer.listen(iface.name, { get: () => device.state(), set: (c) => device.apply(c) });
-    } catch (err) {
-      device.close();
-      throw err;
-    }
-    this.interfaces.set(iface.name, { device, uapi });
-    device.once('interface-gone', () => this.stopped || this.emit('gone', `${iface.name} was deleted`));
-    this.options.hooks.addWireGuard(iface.name, device);
-    const ip = async (argv: string[]) => {
-      this.log.debug({ iface: iface.name, argv }, 'ip');
-      return exec(argv);
-    };
-    const addresses = [...(iface.addresses ?? []), ...(iface.network ? [`${wireguardAddress(iface.network.subnet)}/16`] : [])];
-    for (const addr of addresses) await ip(['ip', family(addr), 'address', 'add', addr, 'dev', iface.name]);
-    await ip(['ip', 'link', 'set', 'mtu', String(iface.mtu ?? DEFAULT_MTU), 'up', 'dev', iface.name]);
-    for (const prefix of routesOf(iface)) await addRoute(iface.name, prefix, 'auto', ip);
-    this.log.info({ iface: iface.name, publicKey: device.publicKey, listenPort: device.listenPort, addresses }, 'wireguard interface up');
+    const started = await startInterface(iface, this.options.keystore, this.log);
+    this.interfaces.set(iface.name, started);
+    started.device.once('interface-gone', () => this.stopped || this.emit('gone', `${iface.name} was deleted`));
+    this.options.hooks.addWireGuard(iface.name, started.device);
   }
 
   private async startPlanetary(): Promise<void> {
-    const section = this.config.planetary!;
-    let config: PlanetaryConfig;
-    if (section.config !== undefined) {
-      const loaded = loadPlanetaryConfigFile(resolvePath(this.options.baseDir, section.config));
-      for (const warning of loaded.warnings) this.log.warn({ file: section.config }, warning);
-      config = loaded.config;
-    } else {
-      // Peers come from node.json through plan(); multicast discovery is off unless a config file asks.
-      config = {
-        ...generatePlanetaryConfig(await planetaryPrivateKey(section.key!, this.options.keystore)),
-        Listen: section.listen ?? [],
-        IfName: section.ifName ?? 'auto',
-        AdminListen: section.adminListen ?? 'none',
-        MulticastInterfaces: [],
-      };
+    const config = await planetaryConfig(this.config.planetary!, this.options.baseDir, this.options.keystore, this.log);
+    try {
+      this.planetary = await PlanetaryNode.start(config);
+    } finally {
+      config.PrivateKey.fill(0);
     }
-    validatePlanetaryConfig(config);
-    this.planetary = await PlanetaryNode.start(config);
-    config.PrivateKey.fill(0);
     this.planetary.once('interface-gone', () => this.stopped || this.emit('gone', 'the planetary TUN was deleted'));
     this.options.hooks.setPlanetary(this.planetary);
     this.log.info({ address: this.planetary.address, tun: this.planetary.tun() }, 'planetary node up');
@@ -212,14 +162,6 @@ export class NodeRunner extends EventEmitter {
     }
     this.interfaces.clear();
   }
-}
-
-/** The /16 of a zos network, and what static peers are allowed, as wg-quick routes them. */
-function routesOf(iface: WireGuardInterfaceConfig): string[] {
-  const staticIps = (iface.peers ?? []).flatMap((p) => (isChainPeer(p) ? [] : (p.allowedIps ?? [])));
-  const full = staticIps.find((p) => /\/0$/.test(p));
-  if (full) throw new Error(`${iface.name}: allowed IPs ${full} need full-tunnel policy routing, which gridwire does not support yet`);
-  return [...new Set([...(iface.network ? [iface.network.ipRange] : []), ...staticIps])];
 }
 
 function describe(c: Change): Record<string, unknown> {
