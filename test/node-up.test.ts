@@ -162,12 +162,15 @@ test('gridwire up node.json: peers by node id from a registry, applied as differ
       await lab.waitFor(async () => !(await wgShow(lab, 'a', wgA, 'endpoints')).has(key3), 20_000, 'node 3 to be removed on a');
       assert.equal((await wgShow(lab, 'a', wgA, 'latest-handshakes')).get(keyB), handshake);
 
-      // SIGTERM takes everything down.
-      const [ra, rb] = await Promise.all([upA.kill(10_000), upB.kill(10_000)]);
+      // SIGTERM takes a down; deleting b's interface under it takes b down. Nothing is left either way.
+      const [ra, rb] = await Promise.all([upA.kill(10_000), lab.exec('b', ['ip', 'link', 'del', wgB]).then(() => upB.exited)]);
       assert.equal(ra.code, 0, upA.describe());
       assert.equal(rb.code, 0, upB.describe());
-      assert.notEqual((await lab.exec('a', ['ip', 'link', 'show', wgA])).code, 0, `${wgA} is still there`);
-      assert.notEqual((await lab.exec('a', ['ip', 'link', 'show', `${wgA}p`])).code, 0, 'the planetary TUN is still there');
+      assert.match(upB.stderr, /"reason":"n\d+b was deleted","msg":"shutting down"/);
+      for (const [ns, name] of [['a', wgA], ['a', `${wgA}p`], ['b', `${wgB}p`]] as const) {
+        assert.notEqual((await lab.exec(ns, ['ip', 'link', 'show', name])).code, 0, `${name} is still there`);
+      }
+      assert.equal((await lab.exec('a', ['wg', 'show', 'interfaces'])).stdout.includes(tag), false, 'a UAPI socket was left behind');
     } catch (err) {
       t.diagnostic(upA.describe());
       t.diagnostic(upB.describe());
