@@ -12,7 +12,7 @@ import { generatePlanetaryKey, planetaryPublicKey } from '../src/keys/index.js';
 import { Keystore } from '../src/keystore/index.js';
 import { identityWireGuardKey } from '../src/node/zos.js';
 import { packageRoot } from '../src/package-root.js';
-import { requireRoot, withLab, type Lab } from './lib/netns.js';
+import { requirePeer, withLab, type Lab } from './lib/netns.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli.js');
 const PORT = 51820;
@@ -65,7 +65,7 @@ async function wgShow(lab: Lab, ns: string, iface: string, what: 'endpoints' | '
 }
 
 test('gridwire up node.json: peers by node id from a registry, applied as differences when it changes', { timeout: 180_000 }, async (t) => {
-  if (!requireRoot(t)) return;
+  if (!requirePeer(t, ['wg', 'ping'])) return;
   await withLab(t, async (lab) => {
     const dir = await mkdtemp(join(tmpdir(), 'gridwire-node-up-'));
     t.after(() => rm(dir, { recursive: true, force: true }));

@@ -63,7 +63,7 @@ export class Keystore {
     const keys: StoredKey[] = [];
     for (const ref of refs.filter(isRef).sort()) {
       try {
-        const { privateKey, ...stored } = await this.load(ref);
+        const { privateKey, ...stored } = await this.read(ref);
         privateKey.fill(0);
         keys.push(stored);
       } catch (err) {
@@ -122,6 +122,10 @@ export class Keystore {
   async load(ref: string): Promise<LoadedKey> {
     checkKeyName(ref, { allowPrev: true });
     await this.checkDir();
+    return this.read(ref);
+  }
+
+  private async read(ref: string): Promise<LoadedKey> {
     const type = await this.typeOf(ref);
     if (!type) throw new KeystoreError(`no key named '${ref}' in ${this.dir}`, 'input');
     const path = this.path(ref, type);
