@@ -106,14 +106,27 @@ describe('desiredState', () => {
     ]);
   });
 
-  test('a node the chain does not know, or whose twin is missing, gives no peer', () => {
+  test('a node the chain does not know gives no peer', () => {
     const l = new Map(ALL_FOUND);
     l.set('wireguard[0].peers[1]', { missing: true });
-    l.set('wireguard[0].peers[2]', { node: nodeInfo(3, { ipv4: '198.51.100.3/24' }, false) });
     l.set('planetary.peers[1]', { missing: true });
     const d = desiredState(CONFIG, { lookups: l, endpoints: ENDPOINTS }, EMPTY_STATE);
-    assert.deepEqual([...d.wireguard.get('gw0')!.values()].map((p) => p.source), ['wireguard[0].peers[0]', 'wireguard[0].peers[3]']);
+    assert.deepEqual([...d.wireguard.get('gw0')!.values()].map((p) => p.source), ['wireguard[0].peers[0]', 'wireguard[0].peers[2]', 'wireguard[0].peers[3]']);
     assert.deepEqual([...d.planetary.values()], ['planetary.peers[0]', 'planetary.peers[2]']);
+  });
+
+  test('a node whose twin could not be read keeps its peer as it was, unless its key is given', () => {
+    const before = desiredState(CONFIG, { lookups: ALL_FOUND, endpoints: ENDPOINTS }, EMPTY_STATE);
+    const l = new Map(ALL_FOUND);
+    l.set('wireguard[0].peers[1]', { node: nodeInfo(2, { ipv4: '198.51.100.99/24' }, false) });
+    l.set('wireguard[0].peers[3]', { node: nodeInfo(4, { ipv4: '198.51.100.4/24' }, false) });
+    l.set('planetary.peers[1]', { node: nodeInfo(2, { ipv4: '198.51.100.99/24' }, false) });
+    const after = desiredState(CONFIG, { lookups: l, endpoints: ENDPOINTS }, before);
+    const wg = after.wireguard.get('gw0')!;
+    assert.equal(wg.get(identityWireGuardKey(accountKey(2)))?.endpoint, '198.51.100.2:51820', 'kept, not moved on half an answer');
+    assert.equal(wg.get(OVERRIDE_KEY)?.endpoint, '198.51.100.4:51820', 'the given key needs no twin');
+    assert.deepEqual([...after.planetary.keys()], [...before.planetary.keys()]);
+    assert.equal(desiredState(CONFIG, { lookups: l, endpoints: ENDPOINTS }, EMPTY_STATE).wireguard.get('gw0')!.has(identityWireGuardKey(accountKey(2))), false);
   });
 
   test('a failed lookup keeps exactly what that entry had before', () => {

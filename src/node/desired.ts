@@ -53,13 +53,13 @@ export function desiredState(config: NodeConfig, resolved: Resolved, previous: P
       }
       const lookup = resolved.lookups.get(source);
       if (!lookup || 'missing' in lookup) return;
-      if ('error' in lookup) {
+      // Without the twin there is no derived key: as unknown as a failed lookup, so keep what we had.
+      if ('error' in lookup || (peer.publicKey === undefined && !lookup.node.twin)) {
         for (const p of kept?.values() ?? []) if (p.source === source) add(peers, p);
         return;
       }
       const host = publicHost(lookup.node.publicConfig);
-      const publicKey = peer.publicKey ?? (lookup.node.twin && identityWireGuardKey(lookup.node.twin.value.accountKey));
-      if (!publicKey) return;
+      const publicKey = peer.publicKey ?? identityWireGuardKey(lookup.node.twin!.value.accountKey);
       add(peers, {
         ...common,
         publicKey,
@@ -79,7 +79,7 @@ function planetaryPeers(config: NodeConfig, resolved: Resolved, previous: PeerSt
     if (typeof peer === 'string') return void out.set(peer, source);
     const lookup = resolved.lookups.get(source);
     if (!lookup || 'missing' in lookup) return;
-    if ('error' in lookup) {
+    if ('error' in lookup || !lookup.node.twin) {
       for (const [uri, from] of previous.planetary) if (from === source) out.set(uri, source);
       return;
     }
@@ -92,9 +92,7 @@ function planetaryPeers(config: NodeConfig, resolved: Resolved, previous: PeerSt
 /** `tcp://host:port?key=…`: the node's public address, pinned to its identity key. */
 function planetaryUri(peer: PlanetaryChainPeer, node: NodeInfo): string | undefined {
   const host = publicHost(node.publicConfig);
-  const key = node.twin?.value.accountKey.replace(/^0x/, '');
-  if (!host || !key) return undefined;
-  return `${peer.scheme ?? 'tcp'}://${host}:${peer.port}?key=${key}`;
+  return host && `${peer.scheme ?? 'tcp'}://${host}:${peer.port}?key=${node.twin!.value.accountKey.replace(/^0x/, '')}`;
 }
 
 function add(peers: Map<string, WireGuardPeerSpec>, peer: WireGuardPeerSpec): void {
