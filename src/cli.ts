@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   chain: () => import('./cli/chain.js'),
   bench: () => import('./cli/bench.js'),
   demo: () => import('./cli/demo.js'),
+  status: () => import('./cli/status.js'),
 };
 
 function usage(): string {
