@@ -109,7 +109,7 @@ test('metrics: WireGuard byte, handshake and drop counters match what crossed th
     assert.ok(at * 1000 >= before - 1000 && at * 1000 <= after + 1000, `${ifname}: handshake time ${at} within the test`);
     assert.equal(sampleValue(m, 'gridwire_wg_peers', { interface: ifname }), 1);
   }
-  assert.equal(sampleValue(m, 'gridwire_wg_events_total', { interface: 'gwa', event: 'handshake' }), 1, 'the initiator saw one handshake event');
+  assert.equal(sampleValue(m, 'gridwire_wg_peer_events_total', { interface: 'gwa', event: 'handshake' }), 1, 'the initiator saw one handshake event');
   assert.equal(sampleValue(m, 'gridwire_wg_device_info', { interface: 'gwb', public_key: peerB, listen_port: String(b.listenPort) }), 1);
   assert.equal(sampleValue(m, 'gridwire_wg_drops_total', { interface: 'gwb', reason: 'invalid_message' }), 0);
 

@@ -94,9 +94,9 @@ function collectWireGuard(set: FamilySet, name: string, src: WgSource): void {
   }
   for (const [counter, value] of Object.entries(dev.counters())) {
     if (counter.startsWith('drop_')) set.add('gridwire_wg_drops_total', 'counter', 'Packets dropped by the engine, by reason.', { ...ifl, reason: counter.slice(5) }, value);
-    else set.add('gridwire_wg_engine_counter_total', 'counter', 'Other engine counters (TUN errors, events the control plane missed, ...).', { ...ifl, counter }, value);
+    else set.add('gridwire_wg_engine_events_total', 'counter', 'Other engine tallies (TUN errors, events the control plane missed, ...), by kind.', { ...ifl, kind: counter }, value);
   }
-  for (const [event, count] of src.events) set.add('gridwire_wg_events_total', 'counter', 'Peer events seen since the interface was registered, by kind.', { ...ifl, event }, count);
+  for (const [event, count] of src.events) set.add('gridwire_wg_peer_events_total', 'counter', 'Peer events seen since the interface was registered, by kind.', { ...ifl, event }, count);
 }
 
 function collectPlanetary(set: FamilySet, src: PlanetarySource): void {
