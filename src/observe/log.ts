@@ -40,7 +40,7 @@ export function checkLogFormat(format: string): LogFormat {
 // Fields every pino record has, which the text line shows in its own place or not at all.
 const FRAME = new Set(['level', 'time', 'msg', 'name', 'pid', 'hostname']);
 
-/** One pino JSON record as `2026-01-02T03:04:05.678Z INFO  name: message key=value …`. */
+/** One pino JSON record as `2026-01-02T03:04:05.678Z INFO  name: message key=value …` (values quoted as logfmt does). */
 export function textLine(record: string): string {
   const r = JSON.parse(record) as Record<string, unknown>;
   const label = (pino.levels.labels[r['level'] as number] ?? String(r['level'])).toUpperCase().padEnd(5);
