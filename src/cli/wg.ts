@@ -9,7 +9,7 @@ import { CliError, type Command } from './command.js';
 import { WireGuardDevice } from '../wireguard/device.js';
 import { UapiServer } from '../wireguard/uapi-server.js';
 import { checkLogFormat, checkLogLevel, createLogger, type LogFormat, type Logger } from '../observe/log.js';
-import { isLoopback, MetricsServer, parseMetricsAddress } from '../observe/metrics.js';
+import { isLoopback, parseMetricsAddress, serveMetrics, type MetricsServer } from '../observe/metrics.js';
 import { logDeviceEvents } from '../observe/wg-events.js';
 
 const READY_FD = 3;
@@ -24,7 +24,7 @@ interface WgArgs {
   /** Set: events are logged in this format; unset: the two plain lines wireguard-go users expect. */
   logFormat?: LogFormat;
   logLevel: string;
-  metrics?: { host: string; port: number; allowNonLoopback: boolean };
+  metrics?: { address: string; allowNonLoopback: boolean };
 }
 
 const VALUED = ['--log-format', '--log-level', '--metrics'];
@@ -50,10 +50,13 @@ function parseArgs(args: string[]): WgArgs {
   const ifname = rest[0]!;
   if (!IFNAME.test(ifname)) throw new CliError(`wg: '${ifname}' is not a valid interface name`);
   try {
-    const metrics = values['--metrics'] === undefined ? undefined : { ...parseMetricsAddress(values['--metrics']), allowNonLoopback: allowRemote };
-    if (metrics && !metrics.allowNonLoopback && !isLoopback(metrics.host)) {
-      throw new Error(`--metrics ${metrics.host} is not a loopback address; add --metrics-allow-remote to expose peer metrics beyond this host`);
+    // Checked here too, so a detaching `gridwire wg` reports it before going to the background.
+    const address = values['--metrics'];
+    const host = address === undefined ? undefined : parseMetricsAddress(address).host;
+    if (host !== undefined && !allowRemote && !isLoopback(host)) {
+      throw new Error(`--metrics ${host} is not a loopback address; add --metrics-allow-remote to expose peer metrics beyond this host`);
     }
+    const metrics = address === undefined ? undefined : { address, allowNonLoopback: allowRemote };
     return {
       foreground,
       ifname,
@@ -94,11 +97,10 @@ function signalReady(): void {
 
 async function startMetrics(a: WgArgs, device: WireGuardDevice, logger: Logger | undefined): Promise<MetricsServer | undefined> {
   if (!a.metrics) return undefined;
-  const metrics = new MetricsServer({ ...a.metrics, ...(logger && { logger }) });
-  metrics.addWireGuard(a.ifname, device);
-  const bound = await metrics.listen();
-  if (!logger) process.stderr.write(`gridwire: ${a.ifname} metrics at http://${bound.host.includes(':') ? `[${bound.host}]` : bound.host}:${bound.port}/metrics\n`);
-  return metrics;
+  const { server, url } = await serveMetrics(a.metrics.address, { allowNonLoopback: a.metrics.allowNonLoopback, ...(logger && { logger }) });
+  server.addWireGuard(a.ifname, device);
+  if (!logger) process.stderr.write(`gridwire: ${a.ifname} metrics at ${url}\n`);
+  return server;
 }
 
 async function runForeground(a: WgArgs): Promise<number> {

@@ -261,3 +261,13 @@ export class MetricsServer {
     });
   }
 }
+
+/**
+ * What a command's `--metrics [host:]port` flag does: checks the address (loopback unless allowed),
+ * listens, and says where. For `gridwire wg`, and for any daemon command that adds the flag.
+ */
+export async function serveMetrics(address: string, opts: { allowNonLoopback?: boolean; logger?: Logger } = {}): Promise<{ server: MetricsServer; url: string }> {
+  const server = new MetricsServer({ ...parseMetricsAddress(address), ...opts });
+  const { host, port } = await server.listen();
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics` };
+}
