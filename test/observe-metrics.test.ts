@@ -12,16 +12,9 @@ import { PlanetaryNode } from '../src/planetary/node.js';
 import { MetricsError, MetricsServer, parseMetricsAddress } from '../src/observe/metrics.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
 import { parseExposition, sampleValue } from './lib/prometheus-text.js';
+import { waitFor } from './lib/netns.js';
 
-async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 15000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(probe: () => T | Promise<T>, what: string, ms = 15_000) => waitFor(probe, ms, what);
 
 function get(port: number, path: string, method = 'GET'): Promise<{ status: number; type: string; body: string }> {
   return new Promise((resolve, reject) => {

@@ -12,6 +12,7 @@ import { generatePlanetaryConfig } from '../src/planetary/config.js';
 import { PlanetaryNode } from '../src/planetary/node.js';
 import { packageRoot } from '../src/package-root.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
+import { waitFor } from './lib/netns.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'gw-status-'));
 // Read once, when the UAPI server module loads: set before the dynamic import below.
@@ -32,15 +33,7 @@ async function deadSocket(path: string): Promise<void> {
   assert.ok(existsSync(path), 'the dead socket file is there');
 }
 
-async function until<T>(probe: () => Promise<T | undefined | false>, what: string, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(probe: () => T | Promise<T>, what: string, ms = 20_000) => waitFor(probe, ms, what);
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
