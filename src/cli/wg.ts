@@ -73,8 +73,8 @@ function parseArgs(args: string[]): WgArgs {
 async function detach(args: string[], { ifname, logFormat }: WgArgs): Promise<number> {
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, 'wg', '-f', ...args.filter((a) => a !== '-f' && a !== '--foreground')], {
     detached: true,
-    // Like wireguard-go, the daemon keeps no hold on the caller's terminal or pipes unless LOG_LEVEL asks
-    // or --log-format asks for its output; otherwise `gridwire wg x 2>&1 | cat` would never see end-of-file.
+    // Like wireguard-go, the daemon keeps no hold on the caller's terminal or pipes unless LOG_LEVEL (or
+    // --log-format/--log-level) asks for its output; otherwise `gridwire wg x 2>&1 | cat` would never see end-of-file.
     stdio: ['ignore', 'ignore', process.env['LOG_LEVEL'] || logFormat ? 'inherit' : 'ignore', 'pipe'],
     env: { ...process.env, GRIDWIRE_READY_FD: String(READY_FD) },
   });
