@@ -1,15 +1,21 @@
 // The metrics endpoint against real engines in this process (no TUN, no root): two WireGuard devices
 // handshake through a counting UDP relay, so the byte counters served over HTTP are checked against
 // bytes the test itself saw on the wire; junk datagrams of a known kind are checked against the drop
-// counter; two planetary nodes peer over loopback TCP, so the node whose root moves counts it.
+// counter; two planetary nodes peer over loopback TCP, so the node whose root moves counts it; a
+// handshake nobody answers is counted and logged as failed.
 import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { generatePrivateKey, planetaryPublicKey, publicKey } from '../src/keys/index.js';
 import { generatePlanetaryConfig } from '../src/planetary/config.js';
 import { PlanetaryNode } from '../src/planetary/node.js';
+import { createLogger } from '../src/observe/log.js';
 import { MetricsError, MetricsServer, parseMetricsAddress } from '../src/observe/metrics.js';
+import { logDeviceEvents } from '../src/observe/wg-events.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
 import { parseExposition, sampleValue } from './lib/prometheus-text.js';
 import { waitFor } from './lib/netns.js';
@@ -211,4 +217,36 @@ test('metrics: planetary peers, sessions and a tree root change, from two nodes 
     const now = parseExposition(metrics.render());
     return now.get('gridwire_planetary_peer_link_events_total')?.samples.find((s) => s.labels['event'] === 'down')?.value === 1 ? now : undefined;
   }, 'the link down to be counted');
+});
+
+test('metrics and logs: a handshake nobody answers is counted and logged as failed', { timeout: 60_000 }, async (t) => {
+  const silent = createSocket('udp4');
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
+  // timeScale divides the protocol timers: giving up takes 90 s / 30 = 3 s.
+  const dev = WireGuardDevice.create({ privateKey: generatePrivateKey(), timeScale: 30 });
+  const dir = mkdtempSync(join(tmpdir(), 'gw-obs-'));
+  const metrics = new MetricsServer({ port: 0 });
+  t.after(async () => {
+    await metrics.close();
+    dev.close();
+    silent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const logPath = join(dir, 'wg.log');
+  logDeviceEvents(dev, createLogger({ destination: logPath }), 'gwf');
+  metrics.addWireGuard('gwf', dev);
+  const peer = generatePrivateKey();
+  dev.setPeer({ publicKey: publicKey(peer), endpoint: `127.0.0.1:${(silent.address() as { port: number }).port}`, allowedIps: ['10.9.0.1/32'], persistentKeepalive: 1 });
+  const m = await until(() => {
+    const now = parseExposition(metrics.render());
+    return sampleValue(now, 'gridwire_wg_peer_events_total', { event: 'handshake_gave_up' }) >= 1 ? now : undefined;
+  }, 'the device to give up', 30_000);
+  assert.equal(sampleValue(m, 'gridwire_wg_peer_events_total', { event: 'handshake' }), 0);
+  assert.equal(sampleValue(m, 'gridwire_wg_peer_handshakes_total', { interface: 'gwf' }), 0);
+  assert.equal(sampleValue(m, 'gridwire_wg_peer_last_handshake_timestamp_seconds', { interface: 'gwf' }), 0);
+  const failed = readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).find((r) => r['event'] === 'handshake_failed');
+  assert.ok(failed, 'a handshake_failed record');
+  assert.equal(failed['level'], 40, 'logged as a warning');
+  assert.equal(failed['peer'], Buffer.from(publicKey(peer)).toString('base64'));
+  assert.equal(failed['interface'], 'gwf');
 });
