@@ -16,6 +16,7 @@ const commands: Record<string, () => Promise<{ default: Command }>> = {
   bench: () => import('./cli/bench.js'),
   demo: () => import('./cli/demo.js'),
   keys: () => import('./cli/keys.js'),
+  status: () => import('./cli/status.js'),
 };
 
 function usage(): string {

@@ -13,7 +13,7 @@ const GREEN = '\x1b[32m';
 const YELLOW = '\x1b[33m';
 const CYAN = '\x1b[36m';
 
-function prettyTime(left: number): string {
+export function prettyTime(left: number): string {
   const units: Array<[string, number]> = [['year', 365 * 86400], ['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]];
   const parts: string[] = [];
   for (const [unit, size] of units) {
@@ -24,7 +24,7 @@ function prettyTime(left: number): string {
   return parts.join(', ');
 }
 
-function ago(sec: number, now: number): string {
+export function ago(sec: number, now: number): string {
   if (now === sec) return 'Now';
   if (now < sec) return `(${RED}System clock wound backward; connection problems may ensue.${RESET})`;
   return `${prettyTime(now - sec)} ago`;
@@ -38,7 +38,7 @@ function hundredths(bytes: bigint, unit: bigint): string {
   return `${q / 100n}.${String(q % 100n).padStart(2, '0')}`;
 }
 
-function bytes(value: bigint | number): string {
+export function bytes(value: bigint | number): string {
   const b = BigInt(value);
   if (b < 1024n) return `${b} ${CYAN}B${RESET}`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

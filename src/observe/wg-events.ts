@@ -1,0 +1,44 @@
+// What a WireGuard device's events mean to an operator, as log records: one place that names them, for
+// `gridwire wg` and for anything else that runs devices (e.g. `gridwire up node.json`).
+import type { Logger } from './log.js';
+import type { DeviceEvent, WireGuardDevice } from '../wireguard/device.js';
+
+/** The engine reports peers by hex key; operators know them by wg's base64. */
+export const peerKey = (hex: string | undefined) => (hex ? Buffer.from(hex, 'hex').toString('base64') : undefined);
+
+/** The event's kind as metrics and logs name it: expiry is split into its two causes. */
+export function eventKind(e: DeviceEvent): string {
+  if (e.type === 'endpoint') return 'endpoint_change';
+  if (e.type === 'expired') return e.detail === 'handshake gave up' ? 'handshake_gave_up' : 'keys_zeroed';
+  return e.type.replace(/-/g, '_');
+}
+
+function logEvent(log: Logger, e: DeviceEvent): void {
+  const peer = peerKey(e.peer);
+  switch (eventKind(e)) {
+    case 'handshake':
+      return log.info({ event: 'handshake', peer }, 'handshake completed');
+    case 'endpoint_change':
+      return log.info({ event: 'endpoint_change', peer, endpoint: e.detail }, 'peer endpoint changed');
+    case 'handshake_gave_up':
+      return log.warn({ event: 'handshake_failed', peer }, 'handshake failed: no answer after retrying');
+    case 'keys_zeroed':
+      return log.debug({ event: 'keys_zeroed', peer }, 'session keys expired and zeroed');
+    case 'interface_gone':
+      return log.warn({ event: 'interface_gone' }, 'the TUN interface was deleted');
+    default:
+      return log.error({ event: e.type, peer, detail: e.detail }, e.detail ?? e.type);
+  }
+}
+
+const EVENTS = ['handshake', 'endpoint', 'expired', 'interface-gone', 'error'] as const;
+
+/** Logs the device's events under `interface`; returns the function that stops it. */
+export function logDeviceEvents(device: WireGuardDevice, logger: Logger, ifname: string): () => void {
+  const log = logger.child({ interface: ifname });
+  const listener = (e: DeviceEvent) => logEvent(log, e);
+  for (const type of EVENTS) device.on(type, listener);
+  return () => {
+    for (const type of EVENTS) device.off(type, listener);
+  };
+}
