@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { encodeKey, generatePlanetaryKey, planetaryPublicKey, publicKey } from '../src/keys/index.js';
 import { Keystore } from '../src/keystore/index.js';
+import { createLogger } from '../src/observe/log.js';
 import { parseNodeConfig } from '../src/node/config.js';
 import { planetaryPrivateKey, wireGuardPrivateKey } from '../src/node/keys.js';
 import { planetaryConfig } from '../src/node/planetary.js';
@@ -17,7 +18,7 @@ import { formatPlanetaryConfig, generatePlanetaryConfig } from '../src/planetary
 const dir = mkdtempSync(join(tmpdir(), 'gridwire-node-keys-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const store = new Keystore(join(dir, 'keys'));
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+const silent = createLogger({ level: 'silent' });
 
 test('a WireGuard interface runs on a wireguard key, an inline key, or a planetary identity', async () => {
   const wg = await store.create('wg', 'wireguard');

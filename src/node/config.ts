@@ -69,7 +69,7 @@ export interface NodeConfig {
   readonly chain?: ChainSectionConfig;
   readonly wireguard?: readonly WireGuardInterfaceConfig[];
   readonly planetary?: PlanetarySectionConfig;
-  readonly log?: { readonly level?: string };
+  readonly log?: { readonly level?: string; readonly format?: 'json' | 'text' };
   readonly metrics?: { readonly listen: string };
 }
 

@@ -1,20 +1,13 @@
-// The runner's only contact with logging and metrics. For now: JSON lines on stderr (pino's field
-// names and numeric levels) and no metrics endpoint. The integrator switches this file, and only this
-// file, to src/observe/log.ts (createLogger) and src/observe/metrics.ts (MetricsServer): same shape.
+// The runner's only contact with logging and metrics: pino records on stderr, each WireGuard device's
+// peer events logged, and — when node.json asks for it — a Prometheus endpoint over every running
+// interface and the planetary node.
+import { createLogger, type Logger } from '../observe/log.js';
+import { MetricsServer, serveMetrics } from '../observe/metrics.js';
+import { logDeviceEvents } from '../observe/wg-events.js';
 import type { PlanetaryNode } from '../planetary/node.js';
 import type { WireGuardDevice } from '../wireguard/device.js';
 
-const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity } as const;
-export type LevelName = keyof typeof LEVELS;
-
-export type LogFn = (fields: Record<string, unknown>, msg: string) => void;
-
-export interface Logger {
-  readonly debug: LogFn;
-  readonly info: LogFn;
-  readonly warn: LogFn;
-  readonly error: LogFn;
-}
+export type { Logger } from '../observe/log.js';
 
 export interface ObserveHooks {
   readonly log: Logger;
@@ -25,23 +18,35 @@ export interface ObserveHooks {
 }
 
 export interface ObserveOptions {
-  readonly log?: { readonly level?: string };
-  /** Accepted and ignored until src/observe/metrics.ts is wired in. */
+  readonly log?: { readonly level?: string; readonly format?: 'json' | 'text' };
   readonly metrics?: { readonly listen: string };
 }
 
-export async function startObserveHooks(options: ObserveOptions, write = (line: string) => process.stderr.write(line)): Promise<ObserveHooks> {
-  const threshold = LEVELS[(options.log?.level ?? 'info') as LevelName] ?? LEVELS.info;
-  const at =
-    (level: number): LogFn =>
-    (fields, msg) => {
-      if (level >= threshold) write(`${JSON.stringify({ level, time: Date.now(), name: 'gridwire', ...fields, msg })}\n`);
-    };
+export async function startObserveHooks(options: ObserveOptions, destination: string | number = 2): Promise<ObserveHooks> {
+  const log = createLogger({ name: 'gridwire', destination, ...options.log });
+  let metrics: MetricsServer | undefined;
+  if (options.metrics) {
+    const served = await serveMetrics(options.metrics.listen, { logger: log });
+    metrics = served.server;
+    log.info({ url: served.url }, 'metrics endpoint listening');
+  }
+  const unlog = new Map<string, () => void>();
   return {
-    log: { debug: at(LEVELS.debug), info: at(LEVELS.info), warn: at(LEVELS.warn), error: at(LEVELS.error) },
-    addWireGuard: () => undefined,
-    removeWireGuard: () => undefined,
-    setPlanetary: () => undefined,
-    close: async () => undefined,
+    log,
+    addWireGuard(name, device) {
+      unlog.set(name, logDeviceEvents(device, log, name));
+      metrics?.addWireGuard(name, device);
+    },
+    removeWireGuard(name) {
+      unlog.get(name)?.();
+      unlog.delete(name);
+      metrics?.removeWireGuard(name);
+    },
+    setPlanetary: (node) => metrics?.setPlanetary(node),
+    close: async () => {
+      for (const stop of unlog.values()) stop();
+      unlog.clear();
+      await metrics?.close();
+    },
   };
 }
