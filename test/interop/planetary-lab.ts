@@ -168,6 +168,8 @@ export interface NodeOptions {
   listen?: readonly string[];
   /** Outbound peer URIs. */
   peers?: readonly string[];
+  /** Outbound peer URIs by source interface (InterfacePeers). */
+  interfacePeers?: Readonly<Record<string, readonly string[]>>;
   /** Hex private key (seed ‖ public) to use instead of the generated one. */
   privateKey?: string;
 }
@@ -222,6 +224,7 @@ export class PNode {
       ...(opts.privateKey && { PrivateKey: opts.privateKey }),
       Listen: [...(opts.listen ?? [])],
       Peers: [...(opts.peers ?? [])],
+      InterfacePeers: opts.interfacePeers ?? {},
       MulticastInterfaces: [],
       AdminListen: node.admin,
       IfName: node.ifname,

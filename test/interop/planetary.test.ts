@@ -10,7 +10,7 @@ import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { gate, peerPath, requirePeer, withLab, type PeerName } from '../lib/netns.js';
-import { BackgroundPing, iperf, missingSeqs, run, sharedLab, startIperfServer, type IperfResult } from './wg-lab.js';
+import { BackgroundPing, iperf, missingSeqs, run, runOk, sharedLab, startIperfServer, type IperfResult } from './wg-lab.js';
 import { EDGE_KEYS } from './fixtures/planetary-keys.js';
 import type { BadPeerCase, BadPeerResult } from './fixtures/planetary-badpeer.js';
 import {
@@ -158,6 +158,69 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
         t.diagnostic(`${c.scheme}://: link up, 5/5 echoes each way; yggdrasil sees cost ${yRow.cost}, remote ${yRow.remote}`);
       } finally {
         await Promise.all([listener.stop(), dialer?.stop()]);
+      }
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 2b. InterfacePeers and addPeer's `interface`: dialed out of that interface only
+//
+//        ya (10.79.0.2) ──ea── d ──eb── yb (10.79.0.2)
+//
+// d has both links in the same subnet (ea 10.79.0.1/24, eb 10.79.0.3/24), and the two real nodes behind
+// them share one address: `tcp://10.79.0.2:7000` reaches ya or yb depending only on the interface it leaves
+// by. Unbound, both dials follow the first route and reach the same node. yggdrasil 0.5.12 runs as the
+// dialer first (the reference for what getPeers shows), then gridwire, with the same assertions.
+
+describe('InterfacePeers and addPeer interface=: the source interface decides which node is reached', { timeout: 120_000 }, () => {
+  const URI = 'tcp://10.79.0.2:7000';
+  const shared = sharedLab(PLANETARY_PEERS, async (lab) => {
+    await Promise.all(['d', 'ya', 'yb'].map((n) => lab.addNamespace(n)));
+    await lab.link('d', 'ya', { a: { ifname: 'ea', addrs: ['10.79.0.1/24'] }, b: { ifname: 'l0', addrs: ['10.79.0.2/24'] } });
+    await lab.link('d', 'yb', { a: { ifname: 'eb', addrs: ['10.79.0.3/24'] }, b: { ifname: 'l0', addrs: ['10.79.0.2/24'] } });
+    // Replies for eb's address arrive on eb while the best route back to 10.79.0.2 is ea's.
+    for (const k of ['all', 'default', 'ea', 'eb']) await runOk(lab, 'd', ['sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`]);
+    const [ya, yb] = await Promise.all(['ya', 'yb'].map((n) => PNode.start(lab, n, n.toUpperCase(), 'yggdrasil', { listen: [URI] })));
+    return { lab, ya: ya!, yb: yb! };
+  });
+  after(() => shared.cleanup());
+
+  for (const impl of ['yggdrasil', 'gridwire'] as const) {
+    test(`${impl} dials: InterfacePeers reach the node behind each interface; removePeer/addPeer with interface=`, async (t) => {
+      const s = await shared.get(t);
+      if (!s) return;
+      const { lab, ya, yb } = s;
+      const d = await PNode.start(lab, 'd', `D-${impl}`, impl, { interfacePeers: { ea: [URI], eb: [URI], nosuch0: [URI] } });
+      try {
+        await d.waitPeers([ya.key, yb.key]);
+        const rows = await d.peers();
+        const dump = await d.describe();
+        // One row per configured (URI, interface); yggdrasil names each by the URI alone.
+        assert.deepEqual(rows.map((r) => r.remote), [URI, URI, URI], `three rows named ${URI}\n${dump}`);
+        assert.deepEqual(new Set(rows.filter((r) => r.up).map((r) => r.key)), new Set([ya.key, yb.key]), `ya and yb up\n${dump}`);
+        const down = rows.filter((r) => !r.up);
+        assert.equal(down.length, 1, `the peer on a missing interface is down\n${dump}`);
+        assert.equal(down[0]!.last_error, 'interface "nosuch0" not found', `yggdrasil 0.5.12's last_error\n${dump}`);
+        // The real nodes saw d come from the address of the interface it used.
+        for (const [y, from] of [[ya, '10.79.0.1'], [yb, '10.79.0.3']] as const) {
+          const r = peerRow(await y.peers(), d.key);
+          assert.ok(r?.up && r.remote.startsWith(`tcp://${from}:`), `${y.label} has d from ${from}: ${JSON.stringify(r)}`);
+        }
+        // The same URI without an interface, or on another one, is a different peer.
+        const missing = await d.ctlText('removePeer', `uri=${URI}`);
+        assert.notEqual(missing.code, 0, `removePeer without interface fails: ${missing.stdout}${missing.stderr}`);
+        assert.match(missing.stdout + missing.stderr, /peer is not configured/);
+        await d.ctl('removePeer', `uri=${URI}`, 'interface=eb');
+        await lab.waitFor(async () => !(await d.upPeerKeys()).has(yb.key), 10_000, `${d.label} to drop yb`);
+        assert.ok((await d.upPeerKeys()).has(ya.key), 'ya stays up');
+        await d.ctl('addPeer', `uri=${URI}`, 'interface=eb');
+        await d.waitPeers([ya.key, yb.key]);
+        const again = await d.ctlText('addPeer', `uri=${URI}`, 'interface=ea');
+        assert.match(again.stdout + again.stderr, /peer is already configured/, 'adding (URI, ea) twice');
+        t.diagnostic(`${impl}: ${rows.map((r) => `${r.remote} ${r.up ? r.key!.slice(0, 8) : `down ${JSON.stringify(r.last_error ?? '')}`}`).join('; ')}`);
+      } finally {
+        await d.stop();
       }
     });
   }
