@@ -16,6 +16,7 @@ import {
   type PlanetaryConfig,
 } from '../planetary/config.js';
 import { appendFileSync, readFileSync } from 'node:fs';
+import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -194,10 +195,20 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
     if (err instanceof PlanetaryConfigError) throw new CliError(`planetary: bad config: ${err.message}`, 2);
     throw err;
   }
-  if (flags.user) throw new CliError('planetary: -user (dropping privileges) is not supported yet', 2);
+  // Looked up before anything starts: a bad -user fails without touching the network (yggdrasil panics,
+  // also exit 2, only after starting).
+  const credentials = flags.user ? await userCredentials(flags.user as string) : undefined;
   const start = await loadNodeStarter();
   const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
   const node = await start(loaded.config);
+  if (credentials) {
+    try {
+      dropPrivileges(credentials);
+    } catch (err) {
+      await node.close();
+      throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
+    }
+  }
   const log = startupLog(options);
   node.on('peer-up', (e) => log(`Connected to peer ${e.detail ?? ''}`));
   node.on('peer-down', (e) => log(`Disconnected from peer ${e.detail ?? ''}`));
@@ -207,6 +218,14 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   log(`Your IPv6 address is ${node.address}`);
   log(`Your IPv6 subnet is ${node.subnet}`);
   return untilStopped(node);
+}
+
+async function userCredentials(spec: string): Promise<Credentials> {
+  try {
+    return await lookupCredentials(spec);
+  } catch (err) {
+    throw new CliError(`planetary: -user ${spec}: ${(err as Error).message}`, 2);
+  }
 }
 
 function usageError(message: string): number {

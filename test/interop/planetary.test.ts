@@ -8,7 +8,7 @@
 // root is killed), and a pair for the bad-input link tests. Multicast discovery is not covered here.
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gate, peerPath, requirePeer, withLab, type PeerName } from '../lib/netns.js';
 import { BackgroundPing, iperf, missingSeqs, run, runOk, sharedLab, startIperfServer, type IperfResult } from './wg-lab.js';
 import { EDGE_KEYS } from './fixtures/planetary-keys.js';
@@ -59,6 +59,21 @@ async function describeNodes(...nodes: PNode[]): Promise<string> {
 
 function peerRow(rows: readonly PeerRow[], key: string): PeerRow | undefined {
   return rows.find((r) => r.key === key);
+}
+
+/** Uid, Gid, Groups and CapEff of every thread of `pid`, one line per thread. */
+function threadCredentials(pid: number): { tid: string; line: string }[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    const field = (name: string): string => (new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).join(' ');
+    return { tid, line: `uid ${field('Uid')} gid ${field('Gid')} groups ${field('Groups')} caps ${field('CapEff')}` };
+  });
+}
+
+function summarize(threads: readonly { line: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const t of threads) counts.set(t.line, (counts.get(t.line) ?? 0) + 1);
+  return [...counts].map(([line, n]) => `${n}× ${line}`).join(', ');
 }
 
 /** Skips (or fails under GRIDWIRE_REQUIRE_INTEROP=1) when a reference binary is missing; needs no root. */
@@ -161,6 +176,34 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
       }
     });
   }
+
+  test('-user nobody: both daemons drop root after opening TUN, sockets and admin socket; the link still works', async (t) => {
+    const lab = await shared.get(t);
+    if (!lab) return;
+    const uri = 'tcp://10.78.1.2:7000';
+    const y = await PNode.start(lab, 'y', 'yggdrasil-user', 'yggdrasil', { listen: [uri], args: ['-user', 'nobody'] });
+    let g: PNode | undefined;
+    try {
+      g = await PNode.start(lab, 'g', 'gridwire-user', 'gridwire', { listen: ['tls://10.78.1.1:7001'], args: ['-user', 'nobody'] });
+      // Dialed after the drop: a new outbound link needs no privilege.
+      await g.ctl('addPeer', `uri=${uri}`);
+      await Promise.all([g.waitPeers([y.key]), y.waitPeers([g.key])]);
+      await Net.of(lab, g, y).waitTree(10_000, undefined, 2000);
+      await expectPing(undefined, g, y, 3);
+      await expectPing(undefined, y, g, 3);
+      const nobody = (await runOk(lab, 'g', ['id', '-u', 'nobody'])).trim();
+      const group = (await runOk(lab, 'g', ['id', '-g', 'nobody'])).trim();
+      const [gThreads, yThreads] = [threadCredentials(g.proc.pid), threadCredentials(y.proc.pid)];
+      t.diagnostic(`gridwire threads: ${summarize(gThreads)}; yggdrasil 0.5.12 threads: ${summarize(yThreads)}`);
+      assert.ok(gThreads.length > 2, `gridwire has its engine and libuv threads: ${gThreads.length}`);
+      const want = `uid ${nobody} ${nobody} ${nobody} ${nobody} gid ${group} ${group} ${group} ${group} groups ${group} caps 0000000000000000`;
+      for (const th of gThreads) assert.equal(th.line, want, `gridwire thread ${th.tid}`);
+      // yggdrasil's Setgroups reaches one thread only (x/sys/unix makes a plain syscall); uid and gid reach all.
+      for (const th of yThreads) assert.match(th.line, new RegExp(`^uid ${nobody} ${nobody} ${nobody} ${nobody} gid ${group} `), `yggdrasil thread ${th.tid}`);
+    } finally {
+      await Promise.all([y.stop(), g?.stop()]);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------
