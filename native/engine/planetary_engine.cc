@@ -476,8 +476,11 @@ bool PlanetaryEngine::pump_reads(Conn& c) {
   }
 }
 
+// A killed connection gets this one nonblocking pass too, before sweep() closes it: a peer dropped for
+// bad input still receives what was queued (our preamble at least), as yggdrasil's blocking write of
+// the preamble delivers it before any byte is read.
 void PlanetaryEngine::flush(Conn& c) {
-  if (c.dead || c.connecting || (c.tls && !c.tls->handshake_done())) return arm(c);
+  if (c.connecting || (c.tls && !c.tls->handshake_done())) return arm(c);
   while (c.out_off < c.out.size()) {
     const uint8_t* p = c.out.data() + c.out_off;
     size_t len = c.out.size() - c.out_off;
@@ -539,6 +542,7 @@ void PlanetaryEngine::sweep() {
       d.next_dial = now_ + d.backoff;
     }
     epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+    if (c.tls) c.tls->shutdown();  // close_notify, as Go's tls.Conn.Close sends
     c.tls.reset();
     ::close(c.fd);
     it = conns_.erase(it);
