@@ -405,6 +405,32 @@ describe('a line of gridwire and yggdrasil nodes', { timeout: 150_000 }, () => {
       assert.equal(fromGridwire[g2.key]?.['buildname'], 'gridwire', JSON.stringify(fromGridwire));
       const peers = (await g2.ctl('debug_remoteGetPeers', `key=${y1.key}`)) as Record<string, { keys: string[] }>;
       assert.ok(Object.values(peers)[0]?.keys.includes(g2.key), `Y1's peers include G2: ${JSON.stringify(peers)}`);
+      const gridwirePeers = (await y1.ctl('debug_remoteGetPeers', `key=${g2.key}`)) as Record<string, { keys: string[] }>;
+      const g2Peers = (await g2.peers()).filter((r) => r.up).map((r) => r.key!);
+      assert.deepEqual(new Set(gridwirePeers[g2.address]?.keys), new Set(g2Peers), `G2 answers Y1 with its peers: ${JSON.stringify(gridwirePeers)}`);
+    });
+
+    await t.test('debug_remoteGetSelf and debug_remoteGetTree across the overlay, in both directions', async () => {
+      type Answer = Record<string, Record<string, unknown>>;
+      // Each asker gets the answer keyed by the target's address; the two implementations' answers have the
+      // same fields with the same JSON types, and carry what the target's own admin socket shows.
+      const selfOf = async (asker: PNode, target: PNode): Promise<Record<string, unknown>> => {
+        const a = (await asker.ctl('debug_remoteGetSelf', `key=${target.key}`)) as Answer;
+        assert.deepEqual(Object.keys(a), [target.address], `${asker.label} → ${target.label}: ${JSON.stringify(a)}`);
+        assert.equal(a[target.address]!['key'], target.key, `${asker.label} → ${target.label}: ${JSON.stringify(a)}`);
+        return a[target.address]!;
+      };
+      const [ofReal, ofGridwire] = [await selfOf(g2, y4), await selfOf(y4, g2)];
+      const shape = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${k}:${typeof v}`).sort();
+      assert.deepEqual(shape(ofGridwire), shape(ofReal), `same fields: gridwire ${JSON.stringify(ofGridwire)}, yggdrasil ${JSON.stringify(ofReal)}`);
+      const treeOf = async (asker: PNode, target: PNode): Promise<void> => {
+        const a = (await asker.ctl('debug_remoteGetTree', `key=${target.key}`)) as Record<string, { keys: string[] }>;
+        const own = (await target.tree()).map((r) => r.key);
+        assert.deepEqual(new Set(a[target.address]?.keys), new Set(own), `${asker.label} → ${target.label}: ${JSON.stringify(a)}`);
+      };
+      await treeOf(g2, y4);
+      await treeOf(y4, g2);
+      await treeOf(y1, g2);
     });
 
     await t.test('getSelf', async () => {
