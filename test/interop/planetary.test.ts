@@ -185,10 +185,13 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
     const y = await PNode.start(lab, 'y', 'yggdrasil-user', 'yggdrasil', { listen: [uri], args: ['-user', 'nobody'] });
     let g: PNode | undefined;
     try {
-      g = await PNode.start(lab, 'g', 'gridwire-user', 'gridwire', { listen: ['tls://10.78.1.1:7001'], args: ['-user', 'nobody'] });
+      // The log file sits in the run's root-only temp dir: written after the drop only through the fd opened before.
+      const logFile = tempFile('gridwire-user', '.log');
+      g = await PNode.start(lab, 'g', 'gridwire-user', 'gridwire', { listen: ['tls://10.78.1.1:7001'], args: ['-user', 'nobody', '-logto', logFile] });
       // Dialed after the drop: a new outbound link needs no privilege.
       await g.ctl('addPeer', `uri=${uri}`);
       await Promise.all([g.waitPeers([y.key]), y.waitPeers([g.key])]);
+      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`Your public key is ${g.key}\n[^]*Connected to peer ${y.key}`), 'logged after the drop');
       await Net.of(lab, g, y).waitTree(10_000, undefined, 2000);
       await expectPing(undefined, g, y, 3);
       await expectPing(undefined, y, g, 3);
