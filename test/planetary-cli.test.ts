@@ -160,6 +160,24 @@ describe('gridwire planetary on its own', () => {
     assert.match(r.stderr, /^gridwire: planetary: bad config: Peers\[0\]: quic:\/\/ peering is not supported yet/);
   });
 
+  test('-user with an unknown user or group: a clear error and exit 2 (yggdrasil: a panic, also exit 2)', (t) => {
+    // Nothing to open: no TUN, admin socket, listeners or multicast, so yggdrasil runs without root as well.
+    const conf = file('user.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [] }));
+    const cases: Array<[string, RegExp]> = [
+      ['gw-no-such-user', /^gridwire: planetary: -user gw-no-such-user: unknown user gw-no-such-user\n$/],
+      ['root:gw-no-such-group', /^gridwire: planetary: -user root:gw-no-such-group: unknown group gw-no-such-group\n$/],
+    ];
+    for (const [user, message] of cases) {
+      const r = gridwire(['-useconffile', conf, '-user', user]);
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stdout, '', 'refused before starting');
+      if (!requirePeer(t, ['yggdrasil-0.5'])) continue;
+      const real = yggdrasil(['-useconffile', conf, '-user', user]);
+      assert.equal(real.status, 2, `yggdrasil's exit code for -user ${user}: ${real.stderr}`);
+    }
+  });
+
   test('unknown keys are reported when normalising (yggdrasil drops them silently)', () => {
     const r = gridwire(['-useconffile', file('typo.conf', `{"PrivateKey": "${KEY_A}", "Peer": []}`), '-normaliseconf', '-json']);
     assert.equal(r.status, 0);

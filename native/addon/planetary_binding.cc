@@ -30,7 +30,8 @@ bool key_of(Napi::Value v, planetary::Key* out) {
   return true;
 }
 
-// {uri, address: "ip:port", tls, sni?, password?, priority?, pinnedKeys?, multicast?} → spec; "" or an error message.
+// {uri, address: "ip:port", tls, sni?, password?, priority?, pinnedKeys?, multicast?, sourceInterface?} → spec;
+// "" or an error message.
 std::string spec_of(Napi::Value v, engine::PlanetaryLinkSpec* out) {
   if (!v.IsObject()) return "link spec must be an object";
   Napi::Object o = v.As<Napi::Object>();
@@ -41,6 +42,7 @@ std::string spec_of(Napi::Value v, engine::PlanetaryLinkSpec* out) {
   out->tls = o.Get("tls").ToBoolean();
   out->multicast = o.Get("multicast").ToBoolean();
   if (o.Get("sni").IsString()) out->sni = o.Get("sni").As<Napi::String>().Utf8Value();
+  if (o.Get("sourceInterface").IsString()) out->sintf = o.Get("sourceInterface").As<Napi::String>().Utf8Value();
   if (!o.Get("password").IsUndefined()) {
     const uint8_t* d;
     size_t n;
@@ -83,15 +85,18 @@ bool spec_arg(const Napi::CallbackInfo& info, size_t i, engine::PlanetaryLinkSpe
   return false;
 }
 
-// Argument i as a URI string; false after throwing.
-bool uri_arg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+// Argument i as a string named `what` ("" when optional and undefined); false after throwing.
+bool string_arg(const Napi::CallbackInfo& info, size_t i, const char* what, bool optional, std::string* out) {
+  if (optional && info[i].IsUndefined()) return true;
   if (!info[i].IsString()) {
-    Napi::TypeError::New(info.Env(), "uri must be a string").ThrowAsJavaScriptException();
+    Napi::TypeError::New(info.Env(), std::string(what) + " must be a string").ThrowAsJavaScriptException();
     return false;
   }
   *out = info[i].As<Napi::String>().Utf8Value();
   return true;
 }
+
+bool uri_arg(const Napi::CallbackInfo& info, size_t i, std::string* out) { return string_arg(info, i, "uri", false, out); }
 
 class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
  public:
@@ -231,9 +236,9 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
   }
 
   Napi::Value RemovePeer(const Napi::CallbackInfo& info) {
-    std::string uri;
-    if (!uri_arg(info, 0, &uri)) return info.Env().Undefined();
-    return Napi::Boolean::New(info.Env(), engine_.remove_peer(uri));
+    std::string uri, sintf;
+    if (!uri_arg(info, 0, &uri) || !string_arg(info, 1, "source interface", true, &sintf)) return info.Env().Undefined();
+    return Napi::Boolean::New(info.Env(), engine_.remove_peer(uri, sintf));
   }
 
   Napi::Value DialOnce(const Napi::CallbackInfo& info) {

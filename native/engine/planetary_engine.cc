@@ -39,6 +39,15 @@ std::string format(const io::Endpoint& e) {
 
 std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
 
+// yggdrasil 0.5.12's words for a source interface it cannot dial from.
+std::string dial_error(const std::string& sintf, int err) {
+  const std::string q = "\"" + sintf + "\"";
+  if (!sintf.empty() && err == -ENODEV) return "interface " + q + " not found";
+  if (!sintf.empty() && err == -ENETDOWN) return "interface " + q + " is not up";
+  if (!sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
+  return std::string("connect: ") + std::strerror(-err);
+}
+
 }  // namespace
 
 // A transport connection and the Link speaking over it.
@@ -398,9 +407,9 @@ void PlanetaryEngine::accept_on(Listener& l) {
 }
 
 void PlanetaryEngine::dial(Dialer& d) {
-  int fd = io::tcp_connect(d.spec.endpoint);
+  int fd = io::tcp_connect(d.spec.endpoint, d.spec.sintf.c_str());
   if (fd < 0) {
-    d.last_error = std::string("connect: ") + std::strerror(-fd);
+    d.last_error = dial_error(d.spec.sintf, fd);
     d.last_error_at = now_;
     d.backoff = std::clamp(d.backoff * 2, kFirstBackoff, kMaxBackoff);
     d.next_dial = now_ + d.backoff;
@@ -467,8 +476,11 @@ bool PlanetaryEngine::pump_reads(Conn& c) {
   }
 }
 
+// A killed connection gets this one nonblocking pass too, before sweep() closes it: a peer dropped for
+// bad input still receives what was queued (our preamble at least), as yggdrasil's blocking write of
+// the preamble delivers it before any byte is read.
 void PlanetaryEngine::flush(Conn& c) {
-  if (c.dead || c.connecting || (c.tls && !c.tls->handshake_done())) return arm(c);
+  if (c.connecting || (c.tls && !c.tls->handshake_done())) return arm(c);
   while (c.out_off < c.out.size()) {
     const uint8_t* p = c.out.data() + c.out_off;
     size_t len = c.out.size() - c.out_off;
@@ -530,6 +542,7 @@ void PlanetaryEngine::sweep() {
       d.next_dial = now_ + d.backoff;
     }
     epoll_ctl(epfd_, EPOLL_CTL_DEL, c.fd, nullptr);
+    if (c.tls) c.tls->shutdown();  // close_notify, as Go's tls.Conn.Close sends
     c.tls.reset();
     ::close(c.fd);
     it = conns_.erase(it);
@@ -611,18 +624,18 @@ bool PlanetaryEngine::add_peer(const PlanetaryLinkSpec& spec) {
   bool added = false;
   run([&] {
     for (const Dialer& d : dialers_)
-      if (d.persistent && d.spec.uri == spec.uri) return;
+      if (d.persistent && d.spec.uri == spec.uri && d.spec.sintf == spec.sintf) return;
     dialers_.emplace_front(spec);
     added = true;
   });
   return added;
 }
 
-bool PlanetaryEngine::remove_peer(const std::string& uri) {
+bool PlanetaryEngine::remove_peer(const std::string& uri, const std::string& sintf) {
   bool removed = false;
   run([&] {
     for (auto it = dialers_.begin(); it != dialers_.end(); ++it) {
-      if (!it->persistent || it->spec.uri != uri) continue;
+      if (!it->persistent || it->spec.uri != uri || it->spec.sintf != sintf) continue;
       if (auto c = conns_.find(it->conn); c != conns_.end()) {
         kill(*c->second, "peer removed");
         c->second->dialer = nullptr;

@@ -45,6 +45,7 @@ struct PlanetaryLinkSpec {
   std::string sni;  // TLS server name (host names only)
   planetary::LinkOptions options;
   bool multicast = false;  // found by or listening for multicast beacons: exempt from AllowedPublicKeys, as in yggdrasil
+  std::string sintf;       // source interface (InterfacePeers, addPeer's interface): dialed out of it only
 };
 
 struct PlanetaryOptions {
@@ -98,8 +99,10 @@ class PlanetaryEngine {
 
   // JS thread: each runs on the loop and returns its result.
   PlanetarySnapshot snapshot();
-  bool add_peer(const PlanetaryLinkSpec& spec);  // false if the URI is already configured
-  bool remove_peer(const std::string& uri);      // false if unknown
+  // A configured peer is its URI plus its source interface, as in yggdrasil: the same URI may be
+  // configured once per interface.
+  bool add_peer(const PlanetaryLinkSpec& spec);  // false if already configured
+  bool remove_peer(const std::string& uri, const std::string& sintf);  // false if unknown
   void dial_once(const PlanetaryLinkSpec& spec);  // e.g. a multicast discovery; not redialed
   // Asks a remote node for its NodeInfo or debug data; the answer arrives as a "proto-response" event
   // ("<kind> <hex key> <hex data>"), or never (the caller times out).

@@ -1,11 +1,15 @@
 #include "tcp.h"
 
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace gw::io {
 namespace {
@@ -35,6 +39,51 @@ uint16_t local_port(int fd) {
   return ep.port();
 }
 
+enum class Scope { kGlobal, kLinkLocal, kOther };
+
+// Go's net.IP classes, which yggdrasil's source address choice is written in.
+Scope scope_of(const Endpoint& e) {
+  if (e.family() == AF_INET6) {
+    const in6_addr& a = e.addr.in6.sin6_addr;
+    if (IN6_IS_ADDR_LINKLOCAL(&a)) return Scope::kLinkLocal;
+    if (IN6_IS_ADDR_UNSPECIFIED(&a) || IN6_IS_ADDR_LOOPBACK(&a) || IN6_IS_ADDR_MULTICAST(&a)) return Scope::kOther;
+    return Scope::kGlobal;
+  }
+  uint32_t a = ntohl(e.addr.in4.sin_addr.s_addr);
+  if ((a >> 16) == 0xa9fe) return Scope::kLinkLocal;  // 169.254/16
+  if (a == 0 || a == 0xffffffff || (a >> 24) == 127 || (a >> 28) == 0xe) return Scope::kOther;
+  return Scope::kGlobal;
+}
+
+// The address yggdrasil binds an interface peer's socket to: the first of the device's global or
+// link-local addresses with the destination's family and, unless the destination is neither, its scope.
+// Also gives a link-local destination the device as its zone. 0 or -errno (see tcp_connect).
+int source_on_device(const char* device, Endpoint* to, Endpoint* source) {
+  unsigned index = if_nametoindex(device);
+  if (index == 0) return -ENODEV;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return -errno;
+  bool up = false;
+  int err = -EADDRNOTAVAIL;
+  Scope want = scope_of(*to);
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (std::strcmp(i->ifa_name, device) != 0) continue;
+    up = up || (i->ifa_flags & IFF_UP);
+    Endpoint a;
+    if (!i->ifa_addr || !Endpoint::from_sockaddr(i->ifa_addr, sizeof(sockaddr_in6), &a)) continue;
+    Scope s = scope_of(a);
+    if (a.family() != to->family() || s == Scope::kOther || (want != Scope::kOther && s != want)) continue;
+    if (a.family() == AF_INET6) a.addr.in6.sin6_scope_id = s == Scope::kLinkLocal ? index : 0;
+    *source = a;
+    err = 0;
+    break;
+  }
+  freeifaddrs(list);
+  if (!up) return -ENETDOWN;
+  if (err == 0 && want == Scope::kLinkLocal && to->family() == AF_INET6) to->addr.in6.sin6_scope_id = index;
+  return err;
+}
+
 }  // namespace
 
 int tcp_listen(const Endpoint& at, int backlog, uint16_t* bound_port) {
@@ -55,10 +104,20 @@ int tcp_accept(int listen_fd, Endpoint* peer) {
   return prepare_stream(fd);
 }
 
-int tcp_connect(const Endpoint& to) {
-  int fd = prepare_stream(socket(to.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
+int tcp_connect(const Endpoint& to, const char* device) {
+  Endpoint dest = to, source;
+  if (device && *device) {
+    if (int err = source_on_device(device, &dest, &source); err != 0) return err;
+  }
+  int fd = prepare_stream(socket(dest.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
   if (fd < 0) return fd;
-  if (connect(fd, &to.addr.sa, to.socklen()) != 0 && errno != EINPROGRESS) return fail_close(fd);
+  if (!source.empty()) {
+    // Like yggdrasil, a refused SO_BINDTODEVICE (an old kernel without CAP_NET_RAW) still dials from the
+    // device's address.
+    (void)setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device, static_cast<socklen_t>(std::strlen(device)));
+    if (bind(fd, &source.addr.sa, source.socklen()) != 0) return fail_close(fd);
+  }
+  if (connect(fd, &dest.addr.sa, dest.socklen()) != 0 && errno != EINPROGRESS) return fail_close(fd);
   return fd;
 }
 

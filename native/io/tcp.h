@@ -24,7 +24,12 @@ int tcp_listen(const Endpoint& at, int backlog, uint16_t* bound_port);
 int tcp_accept(int listen_fd, Endpoint* peer);
 // Starts connecting; returns the nonblocking TCP_NODELAY fd, usually still connecting: wait for it to
 // become writable, then ask tcp_connect_result(). -errno if the connect failed at once.
-int tcp_connect(const Endpoint& to);
+//
+// A non-empty `device` dials out of that interface only, as yggdrasil dials InterfacePeers: the socket
+// is bound to the device (SO_BINDTODEVICE) and to the device's first address of the destination's
+// family and scope (global or link-local), and a link-local destination gets the device as its zone.
+// -ENODEV: no such interface, -ENETDOWN: it is down, -EADDRNOTAVAIL: it has no fitting address.
+int tcp_connect(const Endpoint& to, const char* device = nullptr);
 // 0 once connected, -EINPROGRESS while still connecting, or the connect's -errno.
 int tcp_connect_result(int fd);
 

@@ -171,7 +171,10 @@ TlsResult TlsConn::write(const uint8_t* buf, size_t len) {
 }
 
 void TlsConn::shutdown() {
-  if (ssl_ && SSL_is_init_finished(ssl_)) SSL_shutdown(ssl_);
+  if (!ssl_ || !SSL_is_init_finished(ssl_)) return;
+  ERR_clear_error();
+  SSL_shutdown(ssl_);
+  ERR_clear_error();  // a session that already failed refuses; nothing for the next caller to find
 }
 
 }  // namespace gw::io

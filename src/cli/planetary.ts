@@ -15,7 +15,8 @@ import {
   type LoadedPlanetaryConfig,
   type PlanetaryConfig,
 } from '../planetary/config.js';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { openSync, readFileSync, writeSync } from 'node:fs';
+import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -156,13 +157,25 @@ async function loadNodeStarter(): Promise<StartNode> {
 
 const LEVELS = ['error', 'warn', 'info', 'debug', 'trace'];
 
+// Opened at start, as yggdrasil does: after -user drops root it might no longer be. Like yggdrasil, a
+// file that cannot be opened leaves the log on stdout (we also say why, on stderr).
+function openLog(path: string): number | undefined {
+  try {
+    return openSync(path, 'a');
+  } catch (err) {
+    process.stderr.write(`gridwire: planetary: -logto ${path}: ${(err as Error).message}; logging to stdout\n`);
+    return undefined;
+  }
+}
+
 /** yggdrasil's startup lines, in its log format (`2006/01/02 15:04:05 text`), where -logto points. */
 function startupLog(options: PlanetaryLogOptions): (line: string) => void {
   const level = LEVELS.includes(options.logLevel) ? options.logLevel : 'info';
   if (LEVELS.indexOf(level) < LEVELS.indexOf('info')) return () => {};
+  const fd = options.logTo === 'stdout' || options.logTo === 'syslog' ? undefined : openLog(options.logTo);
   const write = (text: string) => {
-    if (options.logTo === 'stdout' || options.logTo === 'syslog') process.stdout.write(text);
-    else appendFileSync(options.logTo, text);
+    if (fd === undefined) process.stdout.write(text);
+    else writeSync(fd, text);
   };
   return (line) => {
     const d = new Date();
@@ -194,11 +207,21 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
     if (err instanceof PlanetaryConfigError) throw new CliError(`planetary: bad config: ${err.message}`, 2);
     throw err;
   }
-  if (flags.user) throw new CliError('planetary: -user (dropping privileges) is not supported yet', 2);
+  // Looked up before anything starts: a bad -user fails without touching the network (yggdrasil panics,
+  // also exit 2, only after starting).
+  const credentials = flags.user ? await userCredentials(flags.user as string) : undefined;
   const start = await loadNodeStarter();
   const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
-  const node = await start(loaded.config);
   const log = startupLog(options);
+  const node = await start(loaded.config);
+  if (credentials) {
+    try {
+      dropPrivileges(credentials);
+    } catch (err) {
+      await node.close();
+      throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
+    }
+  }
   node.on('peer-up', (e) => log(`Connected to peer ${e.detail ?? ''}`));
   node.on('peer-down', (e) => log(`Disconnected from peer ${e.detail ?? ''}`));
   log(`Build name: gridwire`);
@@ -207,6 +230,14 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   log(`Your IPv6 address is ${node.address}`);
   log(`Your IPv6 subnet is ${node.subnet}`);
   return untilStopped(node);
+}
+
+async function userCredentials(spec: string): Promise<Credentials> {
+  try {
+    return await lookupCredentials(spec);
+  } catch (err) {
+    throw new CliError(`planetary: -user ${spec}: ${(err as Error).message}`, 2);
+  }
 }
 
 function usageError(message: string): number {

@@ -120,6 +120,11 @@ export interface NativePlanetaryLinkSpec {
   pinnedKeys?: Uint8Array[];
   /** Found by or listening for multicast beacons: exempt from allowedKeys, as in yggdrasil. */
   multicast?: boolean;
+  /**
+   * Dial out of this interface only (InterfacePeers, addPeer's `interface`): bound to the device and to its
+   * first address of the destination's family and scope; a link-local destination gets it as its zone.
+   */
+  sourceInterface?: string;
 }
 
 export interface NativePlanetaryOptions {
@@ -167,8 +172,8 @@ export interface NativePlanetaryEngine {
   snapshot(): NativePlanetarySnapshot;
   /** False when the URI is already configured. */
   addPeer(spec: NativePlanetaryLinkSpec): boolean;
-  /** False when the URI is not configured. */
-  removePeer(uri: string): boolean;
+  /** False when the URI is not configured (with that source interface; none when omitted). */
+  removePeer(uri: string, sourceInterface?: string): boolean;
   /** One connection attempt, not redialed (multicast discoveries). */
   dialOnce(spec: NativePlanetaryLinkSpec): void;
   /** Asks a remote node; the answer comes as a 'proto-response' event: `<kind> <hex key> <hex data>`. */

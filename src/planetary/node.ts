@@ -29,19 +29,23 @@ function zoneIndex(zone: string): string {
   return readFileSync(path, 'utf8').trim();
 }
 
-async function numericAddress(host: string, port: number): Promise<string> {
-  const [bare, zone] = host.split('%') as [string, string | undefined];
+// With a source interface, the engine sets a link-local address's zone to it when it dials (as
+// yggdrasil does), so the URI's own zone is dropped here.
+async function numericAddress(host: string, port: number, sourceInterface: string): Promise<string> {
+  const [bare, uriZone] = host.split('%') as [string, string | undefined];
+  const zone = sourceInterface ? undefined : uriZone;
   const ip = isIP(bare) ? bare : (await lookup(bare)).address;
   if (isIP(ip) === 4) return `${ip}:${port}`;
   return `[${ip}${zone ? `%${zoneIndex(zone)}` : ''}]:${port}`;
 }
 
-/** Resolves a peering or listen URI into what the engine takes. */
-export async function linkSpec(uri: string): Promise<NativePlanetaryLinkSpec> {
+/** Resolves a peering or listen URI, dialed out of `sourceInterface` if not '', into what the engine takes. */
+export async function linkSpec(uri: string, sourceInterface = ''): Promise<NativePlanetaryLinkSpec> {
   const u: PeerUri = parsePeerUri(uri);
   return {
     uri: u.withoutQuery,
-    address: await numericAddress(u.host, u.port),
+    ...(sourceInterface && { sourceInterface }),
+    address: await numericAddress(u.host, u.port, sourceInterface),
     tls: u.scheme === 'tls',
     ...(u.sni !== undefined && { sni: u.sni }),
     password: u.password,
@@ -99,13 +103,13 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   private async open(options: PlanetaryNodeOptions): Promise<void> {
     const c = this.config;
     const tunName = tunPattern(c.IfName);
-    const interfacePeers = Object.values(c.InterfacePeers).flat();
+    const interfacePeers = Object.entries(c.InterfacePeers).flatMap(([intf, uris]) => uris.map((uri) => linkSpec(uri, intf)));
     this.engine = new native.PlanetaryEngine({
       seed: c.PrivateKey.subarray(0, 32),
       ...(tunName !== undefined && { tunName }),
       mtu: c.IfMTU,
-      listen: await Promise.all(c.Listen.map(linkSpec)),
-      peers: await Promise.all([...c.Peers, ...interfacePeers].map(linkSpec)),
+      listen: await Promise.all(c.Listen.map((uri) => linkSpec(uri))),
+      peers: await Promise.all([...c.Peers.map((uri) => linkSpec(uri)), ...interfacePeers]),
       allowedKeys: c.AllowedPublicKeys.map(hexBytes),
       nodeinfo: JSON.stringify(nodeInfoOf(c)),
       onEvent: (e) => this.emit(e.type, e),
@@ -181,13 +185,11 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   }
 
   async addPeer(uri: string, sourceInterface: string): Promise<void> {
-    if (sourceInterface) throw new AdminError('peering through a source interface is not supported yet');
-    if (!this.live().addPeer(await linkSpec(uri))) throw new AdminError('peer is already configured');
+    if (!this.live().addPeer(await linkSpec(uri, sourceInterface))) throw new AdminError('peer is already configured');
   }
 
   async removePeer(uri: string, sourceInterface: string): Promise<void> {
-    if (sourceInterface) throw new AdminError('peering through a source interface is not supported yet');
-    if (!this.live().removePeer(parsePeerUri(uri).withoutQuery)) throw new AdminError('peer is not configured');
+    if (!this.live().removePeer(parsePeerUri(uri).withoutQuery, sourceInterface)) throw new AdminError('peer is not configured');
   }
 
   async nodeInfo(publicKey: Uint8Array): Promise<unknown> {

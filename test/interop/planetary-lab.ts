@@ -168,8 +168,12 @@ export interface NodeOptions {
   listen?: readonly string[];
   /** Outbound peer URIs. */
   peers?: readonly string[];
+  /** Outbound peer URIs by source interface (InterfacePeers). */
+  interfacePeers?: Readonly<Record<string, readonly string[]>>;
   /** Hex private key (seed ‖ public) to use instead of the generated one. */
   privateKey?: string;
+  /** More daemon flags after `-useconffile F` (e.g. `-user nobody`). */
+  args?: readonly string[];
 }
 
 /** One Yggdrasil node (gridwire or the real one) in a lab namespace, with its own admin socket. */
@@ -222,6 +226,7 @@ export class PNode {
       ...(opts.privateKey && { PrivateKey: opts.privateKey }),
       Listen: [...(opts.listen ?? [])],
       Peers: [...(opts.peers ?? [])],
+      InterfacePeers: opts.interfacePeers ?? {},
       MulticastInterfaces: [],
       AdminListen: node.admin,
       IfName: node.ifname,
@@ -229,13 +234,13 @@ export class PNode {
     writeFileSync(node.configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
     // The reference's view of the key, whichever implementation runs it.
     node.identity = await identityOf('yggdrasil', node.configPath);
-    await node.launch();
+    await node.launch(opts.args ?? []);
     return node;
   }
 
-  private async launch(): Promise<void> {
+  private async launch(args: readonly string[]): Promise<void> {
     this.startedAt = Date.now();
-    this.proc = this.lab.spawn(this.ns, [...daemonArgv(this.impl), '-useconffile', this.configPath]);
+    this.proc = this.lab.spawn(this.ns, [...daemonArgv(this.impl), '-useconffile', this.configPath, ...args]);
     const ready = async (): Promise<boolean> => {
       if (!this.proc.running) throw new Error(`${this.label} exited`);
       const self = (await this.ctl('getSelf')) as SelfInfo;

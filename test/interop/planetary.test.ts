@@ -8,9 +8,9 @@
 // root is killed), and a pair for the bad-input link tests. Multicast discovery is not covered here.
 import { after, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, writeFileSync } from 'node:fs';
+import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gate, peerPath, requirePeer, withLab, type PeerName } from '../lib/netns.js';
-import { BackgroundPing, iperf, missingSeqs, run, sharedLab, startIperfServer, type IperfResult } from './wg-lab.js';
+import { BackgroundPing, iperf, missingSeqs, run, runOk, sharedLab, startIperfServer, type IperfResult } from './wg-lab.js';
 import { EDGE_KEYS } from './fixtures/planetary-keys.js';
 import type { BadPeerCase, BadPeerResult } from './fixtures/planetary-badpeer.js';
 import {
@@ -61,6 +61,21 @@ function peerRow(rows: readonly PeerRow[], key: string): PeerRow | undefined {
   return rows.find((r) => r.key === key);
 }
 
+/** Uid, Gid, Groups and CapEff of every thread of `pid`, one line per thread. */
+function threadCredentials(pid: number): { tid: string; line: string }[] {
+  return readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    const field = (name: string): string => (new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1] ?? '').trim().split(/\s+/).join(' ');
+    return { tid, line: `uid ${field('Uid')} gid ${field('Gid')} groups ${field('Groups')} caps ${field('CapEff')}` };
+  });
+}
+
+function summarize(threads: readonly { line: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const t of threads) counts.set(t.line, (counts.get(t.line) ?? 0) + 1);
+  return [...counts].map(([line, n]) => `${n}× ${line}`).join(', ');
+}
+
 /** Skips (or fails under GRIDWIRE_REQUIRE_INTEROP=1) when a reference binary is missing; needs no root. */
 function requireBinaries(t: TestContext, names: readonly PeerName[]): boolean {
   const missing = names.flatMap((n) => {
@@ -93,9 +108,10 @@ test('address, subnet and public key equal yggdrasil 0.5.12 for generated and ed
     writeFileSync(path, JSON.stringify({ PrivateKey: k.privateKey, Peers: [], Listen: [], MulticastInterfaces: [] }));
     files.push({ name: k.name, path, privateKey: k.privateKey });
   }
-  const rows = await Promise.all(
-    files.map(async (f) => ({ f, ref: await identityOf('yggdrasil', f.path), ours: await identityOf('gridwire', f.path) })),
-  );
+  // One file at a time: all of them at once start dozens of processes, which on a loaded 2-core machine
+  // ran into the 20 s per-command timeout.
+  const rows = [];
+  for (const f of files) rows.push({ f, ref: await identityOf('yggdrasil', f.path), ours: await identityOf('gridwire', f.path) });
   const keys = new Set<string>();
   for (const { f, ref, ours } of rows) {
     assert.match(ref.key, /^[0-9a-f]{64}$/, `${f.name}: reference public key`);
@@ -158,6 +174,109 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
         t.diagnostic(`${c.scheme}://: link up, 5/5 echoes each way; yggdrasil sees cost ${yRow.cost}, remote ${yRow.remote}`);
       } finally {
         await Promise.all([listener.stop(), dialer?.stop()]);
+      }
+    });
+  }
+
+  test('-user nobody: both daemons drop root after opening TUN, sockets and admin socket; the link still works', async (t) => {
+    const lab = await shared.get(t);
+    if (!lab) return;
+    const uri = 'tcp://10.78.1.2:7000';
+    const y = await PNode.start(lab, 'y', 'yggdrasil-user', 'yggdrasil', { listen: [uri], args: ['-user', 'nobody'] });
+    let g: PNode | undefined;
+    try {
+      // The log file sits in the run's root-only temp dir: written after the drop only through the fd opened before.
+      const logFile = tempFile('gridwire-user', '.log');
+      g = await PNode.start(lab, 'g', 'gridwire-user', 'gridwire', { listen: ['tls://10.78.1.1:7001'], args: ['-user', 'nobody', '-logto', logFile] });
+      // Dialed after the drop: a new outbound link needs no privilege.
+      await g.ctl('addPeer', `uri=${uri}`);
+      await Promise.all([g.waitPeers([y.key]), y.waitPeers([g.key])]);
+      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`Your public key is ${g.key}\n[^]*Connected to peer ${y.key}`), 'logged after the drop');
+      await Net.of(lab, g, y).waitTree(10_000, undefined, 2000);
+      await expectPing(undefined, g, y, 3);
+      await expectPing(undefined, y, g, 3);
+      const nobody = (await runOk(lab, 'g', ['id', '-u', 'nobody'])).trim();
+      const group = (await runOk(lab, 'g', ['id', '-g', 'nobody'])).trim();
+      const [gThreads, yThreads] = [threadCredentials(g.proc.pid), threadCredentials(y.proc.pid)];
+      t.diagnostic(`gridwire threads: ${summarize(gThreads)}; yggdrasil 0.5.12 threads: ${summarize(yThreads)}`);
+      assert.ok(gThreads.length > 2, `gridwire has its engine and libuv threads: ${gThreads.length}`);
+      const want = `uid ${nobody} ${nobody} ${nobody} ${nobody} gid ${group} ${group} ${group} ${group} groups ${group} caps 0000000000000000`;
+      for (const th of gThreads) assert.equal(th.line, want, `gridwire thread ${th.tid}`);
+      // yggdrasil's Setgroups reaches one thread only (x/sys/unix makes a plain syscall); uid and gid reach all.
+      for (const th of yThreads) assert.match(th.line, new RegExp(`^uid ${nobody} ${nobody} ${nobody} ${nobody} gid ${group} `), `yggdrasil thread ${th.tid}`);
+    } finally {
+      await Promise.all([y.stop(), g?.stop()]);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// 2b. InterfacePeers and addPeer's `interface`: dialed out of that interface only
+//
+//        ya (10.79.0.2, fe80::2) ──ea── d ──eb── yb (10.79.0.2, fe80::2)
+//
+// d has both links in the same subnet (ea 10.79.0.1/24, eb 10.79.0.3/24), and the two real nodes behind
+// them share their addresses: `tcp://10.79.0.2:7000` reaches ya or yb depending only on the interface it
+// leaves by, and `tcp://[fe80::2]:7000` (no zone) only through the interface it is configured for. Unbound,
+// both IPv4 dials follow the first route and reach the same node. yggdrasil 0.5.12 runs as the dialer first
+// (the reference for what getPeers shows), then gridwire, with the same assertions.
+
+describe('InterfacePeers and addPeer interface=: the source interface decides which node is reached', { timeout: 120_000 }, () => {
+  const URI = 'tcp://10.79.0.2:7000';
+  const LINK_LOCAL = 'tcp://[fe80::2]:7000';
+  const shared = sharedLab(PLANETARY_PEERS, async (lab) => {
+    await Promise.all(['d', 'ya', 'yb'].map((n) => lab.addNamespace(n)));
+    await lab.link('d', 'ya', { a: { ifname: 'ea', addrs: ['10.79.0.1/24'] }, b: { ifname: 'l0', addrs: ['10.79.0.2/24', 'fe80::2/64'] } });
+    await lab.link('d', 'yb', { a: { ifname: 'eb', addrs: ['10.79.0.3/24'] }, b: { ifname: 'l0', addrs: ['10.79.0.2/24', 'fe80::2/64'] } });
+    // Replies for eb's address arrive on eb while the best route back to 10.79.0.2 is ea's.
+    for (const k of ['all', 'default', 'ea', 'eb']) await runOk(lab, 'd', ['sysctl', '-qw', `net.ipv4.conf.${k}.rp_filter=0`]);
+    // The link-local dial binds d's own fe80:: address on eb, which cannot be bound while still tentative.
+    await lab.waitFor(async () => (await runOk(lab, 'd', ['ip', '-6', 'addr', 'show', 'tentative'])).trim() === '', 10_000, 'DAD on d');
+    const [ya, yb] = await Promise.all(['ya', 'yb'].map((n) => PNode.start(lab, n, n.toUpperCase(), 'yggdrasil', { listen: ['tcp://[::]:7000'] })));
+    return { lab, ya: ya!, yb: yb! };
+  });
+  after(() => shared.cleanup());
+
+  for (const impl of ['yggdrasil', 'gridwire'] as const) {
+    test(`${impl} dials: InterfacePeers reach the node behind each interface; removePeer/addPeer with interface=`, async (t) => {
+      const s = await shared.get(t);
+      if (!s) return;
+      const { lab, ya, yb } = s;
+      const d = await PNode.start(lab, 'd', `D-${impl}`, impl, { interfacePeers: { ea: [URI], eb: [URI, LINK_LOCAL], nosuch0: [URI] } });
+      const upRows = async (key: string): Promise<PeerRow[]> => (await d.peers()).filter((r) => r.up && r.key === key);
+      const waitUpRows = (key: string, n: number) =>
+        lab.waitFor(async () => (await upRows(key)).length === n, 20_000, `${d.label} to have ${n} links up to ${key.slice(0, 8)}`).catch(async (e: Error) => {
+          throw new Error(`${e.message}\n${await d.describe()}`);
+        });
+      try {
+        await Promise.all([waitUpRows(ya.key, 1), waitUpRows(yb.key, 2)]);
+        const rows = await d.peers();
+        const dump = await d.describe();
+        t.diagnostic(`${impl}: ${rows.map((r) => `${r.remote} ${r.up ? r.key!.slice(0, 8) : `down ${JSON.stringify(r.last_error ?? '')}`}`).join('; ')}`);
+        // One row per configured (URI, interface), named by the URI alone as yggdrasil names them.
+        assert.deepEqual(rows.map((r) => r.remote).sort(), [URI, URI, URI, LINK_LOCAL].sort(), `rows\n${dump}`);
+        assert.equal(rows.find((r) => r.remote === LINK_LOCAL)?.key, yb.key, `the zone-less link-local peer on eb is yb\n${dump}`);
+        const down = rows.filter((r) => !r.up);
+        assert.equal(down.length, 1, `the peer on a missing interface is down\n${dump}`);
+        assert.equal(down[0]!.last_error, 'interface "nosuch0" not found', `yggdrasil 0.5.12's last_error\n${dump}`);
+        // The real nodes saw d come from the address of the interface it used.
+        for (const [y, from] of [[ya, '10.79.0.1'], [yb, '10.79.0.3']] as const) {
+          const seen = (await y.peers()).filter((r) => r.key === d.key && r.up).map((r) => r.remote);
+          assert.ok(seen.some((r) => r.startsWith(`tcp://${from}:`)), `${y.label} has d from ${from}: ${seen.join(' ')}`);
+        }
+        // The same URI without an interface, or on another one, is a different peer.
+        const missing = await d.ctlText('removePeer', `uri=${URI}`);
+        assert.notEqual(missing.code, 0, `removePeer without interface fails: ${missing.stdout}${missing.stderr}`);
+        assert.match(missing.stdout + missing.stderr, /peer is not configured/);
+        await d.ctl('removePeer', `uri=${URI}`, 'interface=eb');
+        await waitUpRows(yb.key, 1);
+        assert.equal((await upRows(ya.key)).length, 1, 'ya stays up');
+        await d.ctl('addPeer', `uri=${URI}`, 'interface=eb');
+        await waitUpRows(yb.key, 2);
+        const again = await d.ctlText('addPeer', `uri=${URI}`, 'interface=ea');
+        assert.match(again.stdout + again.stderr, /peer is already configured/, 'adding (URI, ea) twice');
+      } finally {
+        await d.stop();
       }
     });
   }
@@ -299,6 +418,32 @@ describe('a line of gridwire and yggdrasil nodes', { timeout: 150_000 }, () => {
       assert.equal(fromGridwire[g2.key]?.['buildname'], 'gridwire', JSON.stringify(fromGridwire));
       const peers = (await g2.ctl('debug_remoteGetPeers', `key=${y1.key}`)) as Record<string, { keys: string[] }>;
       assert.ok(Object.values(peers)[0]?.keys.includes(g2.key), `Y1's peers include G2: ${JSON.stringify(peers)}`);
+      const gridwirePeers = (await y1.ctl('debug_remoteGetPeers', `key=${g2.key}`)) as Record<string, { keys: string[] }>;
+      const g2Peers = (await g2.peers()).filter((r) => r.up).map((r) => r.key!);
+      assert.deepEqual(new Set(gridwirePeers[g2.address]?.keys), new Set(g2Peers), `G2 answers Y1 with its peers: ${JSON.stringify(gridwirePeers)}`);
+    });
+
+    await t.test('debug_remoteGetSelf and debug_remoteGetTree across the overlay, in both directions', async () => {
+      type Answer = Record<string, Record<string, unknown>>;
+      // Each asker gets the answer keyed by the target's address; the two implementations' answers have the
+      // same fields with the same JSON types, and carry what the target's own admin socket shows.
+      const selfOf = async (asker: PNode, target: PNode): Promise<Record<string, unknown>> => {
+        const a = (await asker.ctl('debug_remoteGetSelf', `key=${target.key}`)) as Answer;
+        assert.deepEqual(Object.keys(a), [target.address], `${asker.label} → ${target.label}: ${JSON.stringify(a)}`);
+        assert.equal(a[target.address]!['key'], target.key, `${asker.label} → ${target.label}: ${JSON.stringify(a)}`);
+        return a[target.address]!;
+      };
+      const [ofReal, ofGridwire] = [await selfOf(g2, y4), await selfOf(y4, g2)];
+      const shape = (o: Record<string, unknown>) => Object.entries(o).map(([k, v]) => `${k}:${typeof v}`).sort();
+      assert.deepEqual(shape(ofGridwire), shape(ofReal), `same fields: gridwire ${JSON.stringify(ofGridwire)}, yggdrasil ${JSON.stringify(ofReal)}`);
+      const treeOf = async (asker: PNode, target: PNode): Promise<void> => {
+        const a = (await asker.ctl('debug_remoteGetTree', `key=${target.key}`)) as Record<string, { keys: string[] }>;
+        const own = (await target.tree()).map((r) => r.key);
+        assert.deepEqual(new Set(a[target.address]?.keys), new Set(own), `${asker.label} → ${target.label}: ${JSON.stringify(a)}`);
+      };
+      await treeOf(g2, y4);
+      await treeOf(y4, g2);
+      await treeOf(y1, g2);
     });
 
     await t.test('getSelf', async () => {

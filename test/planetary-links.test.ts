@@ -1,0 +1,68 @@
+// The planetary engine's link transport against raw loopback clients, no namespaces: a peer that sends
+// garbage right after connecting still gets the node's whole preamble before the close, as from yggdrasil
+// 0.5.12 (its handshake writes the preamble, blocking, before it reads a byte).
+import assert from 'node:assert/strict';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { after, before, describe, test } from 'node:test';
+import { generatePlanetaryConfig } from '../src/planetary/config.js';
+import { PlanetaryNode } from '../src/planetary/node.js';
+
+const ROUNDS = 40;
+const GARBAGE = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+
+interface Outcome {
+  received: Buffer;
+  how: string;
+}
+
+// Connects, sends GARBAGE the moment the transport is up, and collects everything until the node closes.
+function garbageClient(port: number, tls: boolean): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket: Socket = tls
+      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => socket.write(GARBAGE))
+      : tcpConnect({ host: '127.0.0.1', port }, () => socket.write(GARBAGE));
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`the node kept the connection open for 5 s after garbage (${Buffer.concat(chunks).length} bytes received)`));
+    }, 5000);
+    let how = 'end';
+    socket.on('data', (d: Buffer) => chunks.push(d));
+    socket.on('error', (e) => (how = e.message));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ received: Buffer.concat(chunks), how });
+    });
+  });
+}
+
+/** The preamble's length per its own header (spec §3.3: "meta", u16be L, L bytes), or 0 if not one. */
+function preambleLength(b: Buffer): number {
+  if (b.length < 6 || b.subarray(0, 4).toString('latin1') !== 'meta') return 0;
+  return 6 + b.readUInt16BE(4);
+}
+
+describe('a peer that sends garbage at once still receives the whole preamble', () => {
+  let node: PlanetaryNode;
+  let ports: number[];
+  before(async () => {
+    const config = { ...generatePlanetaryConfig(), IfName: 'none', AdminListen: 'none', MulticastInterfaces: [] };
+    node = await PlanetaryNode.start({ ...config, Listen: ['tcp://127.0.0.1:0', 'tls://127.0.0.1:0'] }, { admin: false });
+    ports = node.listenPorts();
+  });
+  after(() => node?.close());
+
+  for (const [i, scheme] of ['tcp', 'tls'].entries()) {
+    test(`${scheme}://, ${ROUNDS} connections`, async () => {
+      const short: string[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const { received, how } = await garbageClient(ports[i]!, scheme === 'tls');
+        const want = preambleLength(received);
+        if (want !== 123 || received.length < want) short.push(`round ${round}: ${received.length} bytes (${how})`);
+        else assert.ok(received.subarray(0, want).includes(Buffer.from(node.publicKey)), 'the preamble carries the node key');
+      }
+      assert.deepEqual(short, [], `connections closed without the whole 123-byte preamble:\n${short.join('\n')}`);
+    });
+  }
+});
