@@ -67,7 +67,9 @@ test('status: real gridwire wg and gridwire planetary daemons in namespaces', { 
       return path;
     };
     const common = { IfName: 'none', MulticastInterfaces: [] };
-    lab.spawn('a', [process.execPath, CLI, 'planetary', '-useconffile', write('pa.json', { ...pa, ...common, AdminListen: `unix://${adminA}`, Listen: ['tcp://10.201.0.1:12345'] })]);
+    const planetaryA = lab.spawn('a', [process.execPath, CLI, 'planetary', '-useconffile', write('pa.json', { ...pa, ...common, AdminListen: `unix://${adminA}`, Listen: ['tcp://10.201.0.1:12345'] })], {
+      env: { GRIDWIRE_METRICS: '127.0.0.1:9587' },
+    });
     lab.spawn('b', [process.execPath, CLI, 'planetary', '-useconffile', write('pb.json', { ...pb, ...common, AdminListen: 'none', Peers: ['tcp://10.201.0.1:12345'] })]);
     const keyA = Buffer.from(planetaryPublicKey(pa.PrivateKey)).toString('hex');
     const keyB = Buffer.from(planetaryPublicKey(pb.PrivateKey)).toString('hex');
@@ -107,6 +109,12 @@ test('status: real gridwire wg and gridwire planetary daemons in namespaces', { 
     const peerB = encodeKey(publicKey(kb));
     assert.ok(sampleValue(m, 'gridwire_wg_peer_handshakes_total', { interface: ifA, peer: peerB }) >= 1);
     assert.ok(sampleValue(m, 'gridwire_wg_peer_receive_bytes_total', { interface: ifA, peer: peerB }) >= a['peers'][0]['rxBytes'], 'counters only grow');
+    // Planetary A's endpoint (GRIDWIRE_METRICS) counts the link to B.
+    await planetaryA.waitForOutput(/metrics at http:\/\/127\.0\.0\.1:9587\/metrics/, 5_000);
+    const scrapeP = await lab.exec('a', [process.execPath, '-e', "fetch('http://127.0.0.1:9587/metrics').then(r => r.text()).then(t => process.stdout.write(t))"], { timeoutMs: 15_000 });
+    const mp = parseExposition(scrapeP.stdout);
+    assert.equal(sampleValue(mp, 'gridwire_planetary_peer_up', { key: keyB, direction: 'inbound' }), 1);
+    assert.ok(sampleValue(mp, 'gridwire_planetary_peer_receive_bytes_total', { key: keyB, direction: 'inbound' }) > 0);
     // And its JSON log of the same handshake.
     const logged = wgA.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(logged.some((r) => r['msg'] === 'handshake completed' && r['peer'] === peerB && r['interface'] === ifA), wgA.stderr);

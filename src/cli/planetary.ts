@@ -17,6 +17,7 @@ import {
 } from '../planetary/config.js';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
+import type { PlanetaryNode } from '../planetary/node.js';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -185,12 +186,12 @@ function startupLog(options: PlanetaryLogOptions): (line: string) => void {
 }
 
 /** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1). */
-function untilStopped(node: RunningNode): Promise<number> {
+function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
     const stop = (code: number) => () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      void node.close().then(() => resolve(code));
+      void Promise.all([closeMetrics(), node.close()]).then(() => resolve(code));
     };
     const onSignal = stop(0);
     process.once('SIGINT', onSignal);
@@ -214,11 +215,15 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
   const log = startupLog(options);
   const node = await start(loaded.config);
+  const closeMetrics = await serveNodeMetrics(node).catch(async (err: Error) => {
+    await node.close();
+    throw new CliError(`planetary: GRIDWIRE_METRICS: ${err.message}`, 2);
+  });
   if (credentials) {
     try {
       dropPrivileges(credentials);
     } catch (err) {
-      await node.close();
+      await Promise.all([closeMetrics(), node.close()]);
       throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
     }
   }
@@ -229,7 +234,19 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   log(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
   log(`Your IPv6 address is ${node.address}`);
   log(`Your IPv6 subnet is ${node.subnet}`);
-  return untilStopped(node);
+  return untilStopped(node, closeMetrics);
+}
+
+// Opt-in through the environment rather than a flag, so that the flags and -h stay yggdrasil's. Served
+// before -user drops root, so a privileged port works.
+async function serveNodeMetrics(node: RunningNode): Promise<() => Promise<void>> {
+  const address = process.env['GRIDWIRE_METRICS'];
+  if (!address) return async () => {};
+  const { serveMetrics } = await import('../observe/metrics.js');
+  const { server, url } = await serveMetrics(address);
+  server.setPlanetary(node as PlanetaryNode);
+  process.stderr.write(`gridwire: planetary: metrics at ${url}\n`);
+  return () => server.close();
 }
 
 async function userCredentials(spec: string): Promise<Credentials> {

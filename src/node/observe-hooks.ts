@@ -2,7 +2,7 @@
 // peer events logged, and — when node.json asks for it — a Prometheus endpoint over every running
 // interface and the planetary node.
 import { createLogger, type Logger } from '../observe/log.js';
-import { MetricsServer, serveMetrics } from '../observe/metrics.js';
+import { serveMetrics } from '../observe/metrics.js';
 import { logDeviceEvents } from '../observe/wg-events.js';
 import type { PlanetaryNode } from '../planetary/node.js';
 import type { WireGuardDevice } from '../wireguard/device.js';
@@ -24,12 +24,8 @@ export interface ObserveOptions {
 
 export async function startObserveHooks(options: ObserveOptions, destination: string | number = 2): Promise<ObserveHooks> {
   const log = createLogger({ name: 'gridwire', destination, ...options.log });
-  let metrics: MetricsServer | undefined;
-  if (options.metrics) {
-    const served = await serveMetrics(options.metrics.listen, { logger: log });
-    metrics = served.server;
-    log.info({ url: served.url }, 'metrics endpoint listening');
-  }
+  // serveMetrics logs where it listens.
+  const metrics = options.metrics ? (await serveMetrics(options.metrics.listen, { logger: log })).server : undefined;
   const unlog = new Map<string, () => void>();
   return {
     log,
