@@ -92,6 +92,16 @@ class WgEngine {
   std::vector<PeerInfo> peers() const;
   std::vector<std::pair<std::string, uint64_t>> counters() const;
 
+  // Bench only (`gridwire bench --no-tun`): on the calling thread, for `seconds`, builds batches of
+  // IPv4/UDP packets from src to dst with `payload` bytes and pushes them through the transmit path
+  // (allowed-IPs, encryption, sendmmsg) as the TUN reader would, so an engine without a TUN can send.
+  // Holds the configuration lock throughout: configure() and stop() wait for it.
+  struct InjectResult {
+    uint64_t packets = 0;
+    double cpu_seconds = 0;  // of the calling thread
+  };
+  InjectResult inject(const uint8_t src[4], const uint8_t dst[4], size_t payload, double seconds);
+
  private:
   struct HandshakeItem {
     wg::Endpoint src;
