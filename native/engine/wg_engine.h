@@ -109,6 +109,7 @@ class WgEngine {
     uint8_t data[wg::kInitiationSize];
   };
   class LoopSink;
+  struct TunReader;
 
   void start_loops();
   void stop_loops();
@@ -117,7 +118,11 @@ class WgEngine {
   void handshake_loop();
   void process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, size_t count, core::AllowedIps::Reader& reader,
                         LoopSink& sink);
-  void process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  // True if it wrote anything to the TUN.
+  bool process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  // Reads the TUN until it is empty, sending what it reads; false if the interface is gone.
+  bool drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
+  void answer_from_rx(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
   bool queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len);
   int rebind(const DeviceChange& change, std::string* err);
   void apply_peer(const PeerChange& pc, uint64_t now, LoopSink& sink);
@@ -139,6 +144,9 @@ class WgEngine {
   std::atomic<bool> running_{false};
   std::thread tx_, rx_, hs_;
   int stop_fd_ = -1;  // eventfd: wakes the tx/rx loops when stopping
+  std::mutex tun_read_mu_;          // one TUN reader at a time: the tx loop, or the rx loop answering
+  std::atomic<bool> tx_idle_{false};  // the tx loop is (about to be) asleep in epoll
+  bool rx_answers_ = true;          // GRIDWIRE_RX_ANSWERS
 
   std::mutex hs_mu_;
   std::condition_variable hs_cv_;
