@@ -678,7 +678,7 @@ WgEngine::InjectResult WgEngine::inject(const uint8_t src[4], const uint8_t dst[
   const uint64_t end = now() + static_cast<uint64_t>(seconds * 1e9);
   while (now() < end) {
     pool.fill(batch);
-    for (io::Packet& p : batch.pkts) std::memcpy(p.data, tmpl.data(), len), p.len = static_cast<uint32_t>(len);
+    for (io::Packet& p : batch.pkts) p.rewind(), std::memcpy(p.data, tmpl.data(), len), p.len = static_cast<uint32_t>(len);
     process_tx_batch(pool, batch.pkts, io::kBatchSize, reader, sink);
     r.packets += io::kBatchSize;
   }
