@@ -222,6 +222,7 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguard('gridwire', 'gridwire', 'gw-no-tun-offload', ['gridwire-wg'], { label: 'no TUN offload (vnet header, TSO/GRO)', env: { GRIDWIRE_TUN_OFFLOAD: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-no-udp-gso-gro', ['gridwire-wg'], { label: 'no UDP GSO/GRO', env: { GRIDWIRE_UDP_GSO: '0', GRIDWIRE_UDP_GRO: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-no-mmsg', ['gridwire-wg'], { label: 'one datagram per syscall (no recvmmsg/sendmmsg batching)', env: { GRIDWIRE_UDP_MMSG: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-no-rx-answers', ['gridwire-wg'], { label: 'replies wait for the tx loop (no answering from the rx loop)', env: { GRIDWIRE_RX_ANSWERS: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
 ];
 
