@@ -4,6 +4,8 @@
 //   tx loop         TUN ─read batch─▶ allowed-IPs (destination) ─▶ Device::encrypt ─▶ sendmmsg
 //   rx loop         recvmmsg ─▶ transport: Device::receive (decrypt, source check) ─▶ TUN write batch
 //                              handshake messages: copied to the handshake queue
+//                   after a TUN write, while the tx loop sleeps: drains the TUN as the tx loop would
+//                   (the kernel's immediate answers leave without waking another thread)
 //   handshake loop  handshake queue ─▶ Device::receive (DH work, cookies under load); Device::tick
 //                   for retransmits, keepalives, rekeys and key zeroing; allowed-IPs reclamation
 //
