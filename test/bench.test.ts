@@ -26,9 +26,9 @@ function bench(args: string[]): Promise<{ code: number | null; stdout: string; s
 
 const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} is positive: ${String(v)}`);
 
-test('gridwire bench --only gridwire-wg --duration 1 --json: one full row of positive figures, nothing left behind', { timeout: 120_000 }, async (t) => {
+test('gridwire bench --only gridwire-wg --duration 1 --repeat 2 --json: one full row of positive medians, nothing left behind', { timeout: 180_000 }, async (t) => {
   if (!requireRoot(t)) return;
-  const r = await bench(['--only', 'gridwire-wg', '--duration', '1', '--json']);
+  const r = await bench(['--only', 'gridwire-wg', '--duration', '1', '--repeat', '2', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as BenchReport;
   assert.equal(report.tool, 'gridwire bench');
@@ -40,6 +40,11 @@ test('gridwire bench --only gridwire-wg --duration 1 --json: one full row of pos
     positive(m[key], key);
   }
   for (const key of ['addedP50Ms', 'addedP99Ms'] as const) assert.equal(typeof m[key], 'number', `${key} is measured`);
+  const rounds = report.scenarios[1]!.samples!;
+  assert.equal(rounds.length, 2, 'one sample per round');
+  const tcp = rounds.map((x) => x!.tcp1Forward!).sort((x, y) => x - y);
+  assert.equal(m.tcp1Forward, (tcp[0]! + tcp[1]!) / 2, 'the figure is the median of the rounds');
+  assert.deepEqual(report.scenarios[1]!.spread!.tcp1Forward, tcp, 'the spread is the smallest and largest round');
   assert.ok(report.ratios.some((x) => x.scenario === 'gridwire-wg' && x.anchor === 'veth' && x.metric === 'tcp1Forward' && x.ratio > 0), 'a ratio to the veth ceiling');
   assert.ok(report.targets.length > 0 && report.targets.every((x) => 'met' in x), 'targets listed');
   assert.match(r.stderr, /\[\s*\d+\/\d+ /, 'progress on stderr');
@@ -47,8 +52,8 @@ test('gridwire bench --only gridwire-wg --duration 1 --json: one full row of pos
   assert.deepEqual(left, [], 'the bench removed its namespaces');
 });
 
-test('gridwire bench --no-tun --json: the engine alone, without root', { timeout: 60_000 }, async () => {
-  const r = await bench(['--no-tun', '--duration', '0.5', '--json']);
+test('gridwire bench --no-tun --json: two engines in one process, without root', { timeout: 60_000 }, async () => {
+  const r = await bench(['--no-tun', '--duration', '0.5', '--repeat', '1', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout) as BenchReport;
   assert.equal(report.mode, 'no-tun');
@@ -60,7 +65,7 @@ test('gridwire bench --no-tun --json: the engine alone, without root', { timeout
 });
 
 test('gridwire bench: bad options are refused with exit code 2', async () => {
-  for (const args of [['--only', 'nope'], ['--duration', '0'], ['--frobnicate'], ['--no-tun', '--only', 'veth']]) {
+  for (const args of [['--only', 'nope'], ['--duration', '0'], ['--repeat', '0'], ['--repeat', '1.5'], ['--frobnicate'], ['--no-tun', '--only', 'veth'], ['--no-tun', '--mechanisms']]) {
     const r = await bench(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^gridwire: bench: /, args.join(' '));

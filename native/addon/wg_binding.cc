@@ -152,6 +152,7 @@ class WgEngineWrap : public Napi::ObjectWrap<WgEngineWrap> {
                         InstanceMethod<&WgEngineWrap::Fwmark>("fwmark"),
                         InstanceMethod<&WgEngineWrap::Peers>("peers"),
                         InstanceMethod<&WgEngineWrap::Counters>("counters"),
+                        InstanceMethod<&WgEngineWrap::Inject>("inject"),
                         InstanceMethod<&WgEngineWrap::Close>("close")});
   }
 
@@ -247,6 +248,58 @@ class WgEngineWrap : public Napi::ObjectWrap<WgEngineWrap> {
     o.Set("events_dropped", static_cast<double>(pump_ ? pump_->dropped() : 0));
     return o;
   }
+
+  // inject(src: 4 bytes, dst: 4 bytes, payload, seconds) → Promise<{packets, cpuSeconds}>: the bench's
+  // synthetic transmit path, run on a libuv worker thread (WgEngine::inject).
+  Napi::Value Inject(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto addr = [](const Napi::Value& v) { return v.IsTypedArray() && v.As<Napi::Uint8Array>().ByteLength() == 4; };
+    if (!addr(info[0]) || !addr(info[1]) || !info[2].IsNumber() || !info[3].IsNumber()) {
+      Napi::TypeError::New(env, "inject(src, dst, payload, seconds): two 4-byte IPv4 addresses and two numbers")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const double payload = info[2].As<Napi::Number>().DoubleValue(), seconds = info[3].As<Napi::Number>().DoubleValue();
+    if (!(payload >= 0 && payload <= 65507) || !(seconds > 0 && seconds <= 600)) {
+      Napi::RangeError::New(env, "inject: payload must be 0..65507 bytes and seconds in (0, 600]").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto* w = new InjectWorker(env, Value(), engine_, info[0].As<Napi::Uint8Array>().Data(),
+                               info[1].As<Napi::Uint8Array>().Data(), static_cast<size_t>(payload), seconds);
+    Napi::Promise p = w->promise();
+    w->Queue();
+    return p;
+  }
+
+  class InjectWorker final : public Napi::AsyncWorker {
+   public:
+    InjectWorker(Napi::Env env, Napi::Object owner, engine::WgEngine& engine, const uint8_t* src, const uint8_t* dst,
+                 size_t payload, double seconds)
+        : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), engine_(engine), payload_(payload),
+          seconds_(seconds) {
+      owner_ = Napi::Persistent(owner);  // the engine outlives the work
+      std::memcpy(src_, src, 4);
+      std::memcpy(dst_, dst, 4);
+    }
+    Napi::Promise promise() const { return deferred_.Promise(); }
+    void Execute() override { result_ = engine_.inject(src_, dst_, payload_, seconds_); }
+    void OnOK() override {
+      Napi::Object o = Napi::Object::New(Env());
+      o.Set("packets", static_cast<double>(result_.packets));
+      o.Set("cpuSeconds", result_.cpu_seconds);
+      deferred_.Resolve(o);
+    }
+    void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+   private:
+    Napi::Promise::Deferred deferred_;
+    Napi::ObjectReference owner_;
+    engine::WgEngine& engine_;
+    uint8_t src_[4], dst_[4];
+    size_t payload_;
+    double seconds_;
+    engine::WgEngine::InjectResult result_;
+  };
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Shutdown();

@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -22,6 +23,32 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
+
+}  // namespace
+}  // namespace gw::crypto
+
+// OpenSSL's own X25519 routines, below its EVP layer. Node links OpenSSL statically and exports every
+// symbol, so inside the addon these resolve to the very code EVP_PKEY_derive ends in, minus a key
+// import, two allocations and a context per call (about half of a handshake's cost). The system
+// libcrypto the native tests link does not export them: weak references resolve to null there and the
+// EVP path below runs, so both paths stay tested against the same vectors. Signatures unchanged since
+// OpenSSL 1.1.0 (crypto/ec/curve25519.c). ossl_x25519 returns 0 for an all-zero (small-order) result.
+extern "C" {
+int ossl_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t peer_pub[32]) __attribute__((weak));
+void ossl_x25519_public_from_private(uint8_t out[32], const uint8_t priv[32]) __attribute__((weak));
+}
+
+namespace gw::crypto {
+namespace {
+
+// GRIDWIRE_X25519=evp forces the EVP path (the bench's switch, and the differential test's).
+bool direct_x25519() {
+  static const bool on = [] {
+    const char* v = std::getenv("GRIDWIRE_X25519");
+    return ossl_x25519 && ossl_x25519_public_from_private && !(v && std::strcmp(v, "evp") == 0);
+  }();
+  return on;
+}
 
 Pkey raw_public(int type, const uint8_t* key) { return Pkey(EVP_PKEY_new_raw_public_key(type, nullptr, key, 32)); }
 
@@ -80,9 +107,20 @@ void x25519_clamp(uint8_t key[kKeyLen]) {
   key[31] = (key[31] & 127) | 64;
 }
 
-bool x25519_public(const uint8_t priv[kKeyLen], uint8_t pub[kKeyLen]) { return public_of(EVP_PKEY_X25519, priv, pub); }
+bool x25519_public(const uint8_t priv[kKeyLen], uint8_t pub[kKeyLen]) {
+  if (direct_x25519()) {
+    ossl_x25519_public_from_private(pub, priv);
+    return true;
+  }
+  return public_of(EVP_PKEY_X25519, priv, pub);
+}
 
 bool x25519(const uint8_t priv[kKeyLen], const uint8_t peer_pub[kKeyLen], uint8_t shared[kKeyLen]) {
+  if (direct_x25519()) {
+    if (ossl_x25519(shared, priv, peer_pub)) return true;
+    wipe(shared, kKeyLen);
+    return false;
+  }
   EVP_PKEY* self = cached_private(EVP_PKEY_X25519, priv);
   Pkey peer = raw_public(EVP_PKEY_X25519, peer_pub);
   if (!self || !peer) return false;

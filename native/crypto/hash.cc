@@ -35,10 +35,6 @@ EVP_MAC_CTX* blake2bmac_ctx() {
   thread_local MacHolder h(algo::blake2bmac);
   return h.ctx;
 }
-EVP_MAC_CTX* hmac_ctx() {
-  thread_local MacHolder h(algo::hmac);
-  return h.ctx;
-}
 
 bool digest(EVP_MD* md, const Slice* parts, size_t n, uint8_t* out) {
   EVP_MD_CTX* ctx = md_ctx();
@@ -78,11 +74,29 @@ bool blake2s_mac16(const uint8_t* key, size_t key_len, const uint8_t* in, size_t
   return mac(blake2smac_ctx(), key, key_len, params, &s, 1, out, kMacLen);
 }
 
+// RFC 2104 by hand over the reused BLAKE2s context: OpenSSL's HMAC resolves its digest by name and
+// duplicates a digest context on every init, which cost as much as the BLAKE2s work itself in a
+// handshake's 21 HMACs.
 bool hmac_blake2s(const uint8_t* key, size_t key_len, const Slice* parts, size_t n, uint8_t out[kBlake2sLen]) {
-  static char digest_name[] = "BLAKE2S-256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
-                         OSSL_PARAM_construct_end()};
-  return mac(hmac_ctx(), key, key_len, params, parts, n, out, kBlake2sLen);
+  constexpr size_t kBlock = 64;  // BLAKE2s block size
+  uint8_t k[kBlock] = {};
+  bool ok = true;
+  if (key_len > kBlock) ok = blake2s(key, key_len, k);
+  else if (key_len) std::memcpy(k, key, key_len);
+  uint8_t pad[kBlock], inner[kBlake2sLen];
+  for (size_t i = 0; i < kBlock; i++) pad[i] = k[i] ^ 0x36;
+  EVP_MD_CTX* ctx = md_ctx();
+  ok = ok && ctx && EVP_DigestInit_ex2(ctx, algo::blake2s256, nullptr) == 1 && EVP_DigestUpdate(ctx, pad, kBlock) == 1;
+  for (size_t i = 0; ok && i < n; i++) ok = !parts[i].len || EVP_DigestUpdate(ctx, parts[i].data, parts[i].len) == 1;
+  unsigned int len = 0;
+  ok = ok && EVP_DigestFinal_ex(ctx, inner, &len) == 1;
+  for (size_t i = 0; i < kBlock; i++) pad[i] = k[i] ^ 0x5c;
+  ok = ok && EVP_DigestInit_ex2(ctx, algo::blake2s256, nullptr) == 1 && EVP_DigestUpdate(ctx, pad, kBlock) == 1 &&
+       EVP_DigestUpdate(ctx, inner, sizeof inner) == 1 && EVP_DigestFinal_ex(ctx, out, &len) == 1;
+  wipe(k, sizeof k);
+  wipe(pad, sizeof pad);
+  wipe(inner, sizeof inner);
+  return ok;
 }
 
 bool kdf(const uint8_t* chaining_key, size_t ck_len, const uint8_t* in, size_t len, size_t n, uint8_t* out) {

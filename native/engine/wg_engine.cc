@@ -1,6 +1,7 @@
 #include "wg_engine.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "../crypto/curve.h"
 #include "../io/poller.h"
@@ -26,8 +28,8 @@ constexpr size_t kScratchSlabs = 16;  // copies per flush; more just flush earli
 constexpr size_t kSinkBatch = 256;    // datagrams per sendmmsg flush, packets per TUN write flush
 constexpr size_t kTxSegs = 256;       // TX with TUN offload: segments of split super-packets per batch
 
-// Data-path switches, read once at start: GRIDWIRE_TUN_OFFLOAD, GRIDWIRE_UDP_GSO, GRIDWIRE_UDP_GRO ("0" = off;
-// default on). They exist so the bench can show what each mechanism buys.
+// Data-path switches, read once at start: GRIDWIRE_TUN_OFFLOAD, GRIDWIRE_UDP_GSO, GRIDWIRE_UDP_GRO,
+// GRIDWIRE_UDP_MMSG, GRIDWIRE_RX_ANSWERS ("0" = off; default on). They exist so the bench can show what each mechanism buys.
 bool env_switch(const char* name, bool dflt = true) {
   const char* v = std::getenv(name);
   if (!v || !*v) return dflt;
@@ -164,9 +166,10 @@ class WgEngine::LoopSink final : public wg::Sink {
     }
   }
 
-  void flush() {
+  // True if anything was written to the TUN.
+  bool flush() {
     flush_udp();
-    flush_tun();
+    return flush_tun();
   }
 
  private:
@@ -179,11 +182,12 @@ class WgEngine::LoopSink final : public wg::Sink {
     scratch_used_.clear();
   }
 
-  void flush_tun() {
-    if (!tun_count_) return;
+  bool flush_tun() {
+    if (!tun_count_) return false;
     io::IoResult r = engine_.tun_.write_batch(tun_out_.data(), tun_count_);
     if (r.dropped) engine_.tun_write_errors_.fetch_add(r.dropped, std::memory_order_relaxed);
     tun_count_ = 0;
+    return true;
   }
 
   WgEngine& engine_;
@@ -221,6 +225,7 @@ int WgEngine::start(const EngineOptions& options, std::string* err) {
     cfg.name = options.tun_name.c_str();
     cfg.mtu = options.mtu;
     cfg.vnet_hdr = cfg.offload = env_switch("GRIDWIRE_TUN_OFFLOAD");
+    rx_answers_ = env_switch("GRIDWIRE_RX_ANSWERS");
     if (int rc = tun_.open(cfg); rc < 0) {
       *err = "cannot create TUN " + options.tun_name + ": " + std::strerror(-rc);
       return rc;
@@ -271,70 +276,98 @@ void WgEngine::stop() {
   stop_fd_ = -1;
 }
 
+// What one thread needs to read the TUN and push what it reads through the transmit path.
+struct WgEngine::TunReader {
+  io::PacketPool pool;
+  io::Batch batch;                // without the virtio header: one read_batch at a time
+  std::vector<io::Packet> segs;   // with it: segments of split super-packets
+  std::unique_ptr<uint8_t[]> rbuf;
+  size_t n = 0;
+
+  explicit TunReader(bool vnet) {
+    if (!vnet) {
+      pool.init(io::kBatchSize, kMaxPacket);
+      return;
+    }
+    pool.init(kTxSegs, kMaxPacket);
+    segs.resize(kTxSegs);
+    for (io::Packet& p : segs) pool.attach(p);
+    rbuf.reset(new uint8_t[io::kVnetHdrLen + kMaxPacket]);
+  }
+};
+
+bool WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink) {
+  if (!tun_.vnet_hdr()) {
+    while (running_) {
+      r.pool.fill(r.batch);
+      io::IoResult res = tun_.read_batch(r.batch);
+      if (res.status == io::IoStatus::kGone) return false;
+      if (!r.batch.count) return true;
+      process_tx_batch(r.pool, r.batch.pkts, r.batch.count, reader, sink);
+    }
+    return true;
+  }
+  // Each read is one packet or one TCP super-packet (TSO) behind a virtio header: split it into
+  // ordinary packets in the segment slabs, and encrypt and send once the batch is full or the TUN is drained.
+  const size_t rcap = io::kVnetHdrLen + kMaxPacket;
+  for (;;) {
+    const ssize_t got = running_ ? tun_.read_one(r.rbuf.get(), rcap) : -EAGAIN;
+    if (got < 0) {
+      if (r.n) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
+      if (got == -EAGAIN) return true;
+      if (got == -EBADFD || got == -EIO || got == -ENODEV) return false;
+      continue;
+    }
+    if (static_cast<size_t>(got) <= io::kVnetHdrLen) continue;
+    io::vnet::Hdr h;
+    std::memcpy(&h, r.rbuf.get(), sizeof h);
+    const uint8_t* pkt = r.rbuf.get() + io::kVnetHdrLen;
+    const size_t len = static_cast<size_t>(got) - io::kVnetHdrLen;
+    const size_t need = io::vnet::segment_count(h, pkt, len);
+    if (need == 0 || need > kTxSegs) {
+      tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    if (need > kTxSegs - r.n) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
+    const size_t k = io::vnet::gso_split(h, pkt, len, r.segs.data() + r.n, kTxSegs - r.n);
+    if (k == 0) tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
+    r.n += k;
+    if (r.n == kTxSegs) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
+  }
+}
+
 void WgEngine::tx_loop() {
   io::Poller poller;
   if (poller.open() < 0 || poller.add(tun_.fd(), EPOLLIN, 0) < 0 || poller.add(stop_fd_, EPOLLIN, 1) < 0) return;
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
+  TunReader r(tun_.vnet_hdr());
   epoll_event ev[4];
-  if (tun_.vnet_hdr()) {
-    // Each read is one packet or one TCP super-packet (TSO) behind a virtio header: split it into
-    // ordinary packets in the segment slabs, and encrypt and send once the batch is full or the TUN is drained.
-    io::PacketPool pool;
-    pool.init(kTxSegs, kMaxPacket);
-    std::vector<io::Packet> segs(kTxSegs);
-    for (io::Packet& p : segs) pool.attach(p);
-    const size_t rcap = io::kVnetHdrLen + kMaxPacket;
-    std::unique_ptr<uint8_t[]> rbuf(new uint8_t[rcap]);
-    size_t n = 0;
-    while (running_) {
-      const ssize_t got = tun_.read_one(rbuf.get(), rcap);
-      if (got < 0) {
-        if (n) process_tx_batch(pool, segs.data(), n, reader, sink), n = 0;
-        if (got == -EAGAIN) {
-          poller.wait(ev, 4, -1);
-          continue;
-        }
-        if (got == -EBADFD || got == -EIO || got == -ENODEV) {
-          post("interface-gone", nullptr, tun_.name());
-          return;
-        }
-        continue;
-      }
-      if (static_cast<size_t>(got) <= io::kVnetHdrLen) continue;
-      io::vnet::Hdr h;
-      std::memcpy(&h, rbuf.get(), sizeof h);
-      const uint8_t* pkt = rbuf.get() + io::kVnetHdrLen;
-      const size_t len = static_cast<size_t>(got) - io::kVnetHdrLen;
-      const size_t need = io::vnet::segment_count(h, pkt, len);
-      if (need == 0 || need > kTxSegs) {
-        tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      }
-      if (need > kTxSegs - n) process_tx_batch(pool, segs.data(), n, reader, sink), n = 0;
-      const size_t k = io::vnet::gso_split(h, pkt, len, segs.data() + n, kTxSegs - n);
-      if (k == 0) tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
-      n += k;
-      if (n == kTxSegs) process_tx_batch(pool, segs.data(), n, reader, sink), n = 0;
-    }
-    return;
-  }
-  io::PacketPool pool;
-  pool.init(io::kBatchSize, kMaxPacket);
-  io::Batch batch;
   while (running_) {
-    pool.fill(batch);
-    io::IoResult r = tun_.read_batch(batch);
-    if (r.status == io::IoStatus::kGone) {
+    bool alive;
+    {
+      std::lock_guard<std::mutex> lock(tun_read_mu_);
+      tx_idle_.store(false, std::memory_order_relaxed);
+      alive = drain_tun(r, reader, sink);
+      tx_idle_.store(true, std::memory_order_release);
+    }
+    if (!alive) {
       post("interface-gone", nullptr, tun_.name());
       return;
     }
-    if (batch.count) {
-      process_tx_batch(pool, batch.pkts, batch.count, reader, sink);
-      continue;
-    }
     poller.wait(ev, 4, -1);
   }
+}
+
+// After the receive loop writes to the TUN, a reply (ICMP echo, a TCP ACK, a request's answer) is often
+// already waiting there: the kernel answers within the write. If the transmit loop is asleep, sending
+// it from here saves the wake-up of another thread on the round trip. The lock keeps reads and sends
+// of the TUN in one order; the transmit loop's own wake-up then finds the TUN drained.
+void WgEngine::answer_from_rx(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink) {
+  if (!tx_idle_.load(std::memory_order_acquire)) return;
+  std::unique_lock<std::mutex> lock(tun_read_mu_, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  drain_tun(r, reader, sink);  // an interface gone is reported by the transmit loop
 }
 
 void WgEngine::process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, size_t count,
@@ -377,6 +410,8 @@ void WgEngine::rx_loop() {
   io::PacketPool pool;
   pool.init(io::kBatchSize, kMaxPacket);
   io::Batch batch;
+  std::unique_ptr<TunReader> replies;
+  if (tun_.fd() >= 0 && rx_answers_) replies = std::make_unique<TunReader>(tun_.vnet_hdr());
   epoll_event ev[4];
   while (running_) {
     bool any = false;
@@ -386,13 +421,13 @@ void WgEngine::rx_loop() {
       s->recv_batch(batch);
       if (!batch.count) continue;
       any = true;
-      process_rx_batch(pool, batch, reader, sink);
+      if (process_rx_batch(pool, batch, reader, sink) && replies) answer_from_rx(*replies, reader, sink);
     }
     if (!any) poller.wait(ev, 4, -1);
   }
 }
 
-void WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader&, LoopSink& sink) {
+bool WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader&, LoopSink& sink) {
   sink.begin(&pool);
   uint64_t t = now();
   bool queued = false;
@@ -415,8 +450,9 @@ void WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core:
     // UDP GRO: equal-size datagrams back to back (the last may be shorter), each decrypted in place.
     for (size_t off = 0; off < p.len; off += p.gso_size) one(src, p.data + off, std::min<size_t>(p.gso_size, p.len - off));
   }
-  sink.flush();
+  const bool delivered = sink.flush();
   if (queued) hs_cv_.notify_one();
+  return delivered;
 }
 
 bool WgEngine::queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len) {
@@ -442,18 +478,21 @@ void WgEngine::handshake_loop() {
     if (hs_queue_.empty() && deadline > t)
       hs_cv_.wait_for(lock, std::chrono::nanoseconds(deadline - t));
     if (hs_stop_) break;
+    // Replies go out in one sendmmsg per drained run rather than one send per handshake.
+    sink.begin(nullptr);
     while (!hs_queue_.empty()) {
       HandshakeItem item = hs_queue_.front();
       hs_queue_.pop_front();
       size_t backlog = hs_queue_.size();
       lock.unlock();
       t = now();
-      sink.begin(nullptr);
       device_->set_handshake_backlog(backlog, t);
       device_->receive(item.src, item.data, item.len, t, sink);
-      sink.flush();
       lock.lock();
     }
+    lock.unlock();
+    sink.flush();
+    lock.lock();
     lock.unlock();
     sink.begin(nullptr);
     device_->tick(now(), sink);
@@ -481,6 +520,7 @@ int WgEngine::rebind(const DeviceChange& change, std::string* err) {
   cfg.fwmark = mark;
   cfg.gso = env_switch("GRIDWIRE_UDP_GSO");
   cfg.gro = env_switch("GRIDWIRE_UDP_GRO");
+  cfg.mmsg = env_switch("GRIDWIRE_UDP_MMSG");
   auto fresh = std::make_unique<io::UdpBind>();
   if (int rc = fresh->open(cfg); rc < 0) {
     *err = "cannot bind UDP port " + std::to_string(port) + ": " + std::strerror(-rc);
@@ -595,6 +635,55 @@ std::vector<PeerInfo> WgEngine::peers() const {
     out.push_back(std::move(info));
   }
   return out;
+}
+
+namespace {
+
+// An IPv4/UDP packet with a valid header checksum (the receiver checks only addresses and lengths).
+size_t build_ipv4_udp(const uint8_t src[4], const uint8_t dst[4], size_t payload, uint8_t* out) {
+  const size_t len = 28 + payload;
+  std::memset(out, 0x5a, len);
+  const uint8_t ip[20] = {0x45, 0, uint8_t(len >> 8), uint8_t(len), 0, 0, 0, 0, 64, IPPROTO_UDP, 0, 0,
+                          src[0], src[1], src[2], src[3], dst[0], dst[1], dst[2], dst[3]};
+  std::memcpy(out, ip, sizeof ip);
+  uint32_t sum = 0;
+  for (size_t i = 0; i < 20; i += 2) sum += uint32_t(out[i]) << 8 | out[i + 1];
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  out[10] = uint8_t(~sum >> 8), out[11] = uint8_t(~sum);
+  const uint8_t udp[8] = {0x9c, 0x40, 0, 9, uint8_t((8 + payload) >> 8), uint8_t(8 + payload), 0, 0};
+  std::memcpy(out + 20, udp, sizeof udp);
+  return len;
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+}  // namespace
+
+WgEngine::InjectResult WgEngine::inject(const uint8_t src[4], const uint8_t dst[4], size_t payload, double seconds) {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  InjectResult r;
+  if (!bind_ || !running_ || payload + 28 > static_cast<size_t>(options_.mtu)) return r;
+  std::vector<uint8_t> tmpl(28 + payload);
+  const size_t len = build_ipv4_udp(src, dst, payload, tmpl.data());
+  core::AllowedIps::Reader reader(allowed_);
+  LoopSink sink(*this, &reader);
+  io::PacketPool pool;
+  pool.init(io::kBatchSize, kMaxPacket);
+  io::Batch batch;
+  const double cpu0 = thread_cpu_seconds();
+  const uint64_t end = now() + static_cast<uint64_t>(seconds * 1e9);
+  while (now() < end) {
+    pool.fill(batch);
+    for (io::Packet& p : batch.pkts) p.rewind(), std::memcpy(p.data, tmpl.data(), len), p.len = static_cast<uint32_t>(len);
+    process_tx_batch(pool, batch.pkts, io::kBatchSize, reader, sink);
+    r.packets += io::kBatchSize;
+  }
+  r.cpu_seconds = thread_cpu_seconds() - cpu0;
+  return r;
 }
 
 std::vector<std::pair<std::string, uint64_t>> WgEngine::counters() const {

@@ -4,6 +4,8 @@
 //   tx loop         TUN ─read batch─▶ allowed-IPs (destination) ─▶ Device::encrypt ─▶ sendmmsg
 //   rx loop         recvmmsg ─▶ transport: Device::receive (decrypt, source check) ─▶ TUN write batch
 //                              handshake messages: copied to the handshake queue
+//                   after a TUN write, while the tx loop sleeps: drains the TUN as the tx loop would
+//                   (the kernel's immediate answers leave without waking another thread)
 //   handshake loop  handshake queue ─▶ Device::receive (DH work, cookies under load); Device::tick
 //                   for retransmits, keepalives, rekeys and key zeroing; allowed-IPs reclamation
 //
@@ -92,6 +94,16 @@ class WgEngine {
   std::vector<PeerInfo> peers() const;
   std::vector<std::pair<std::string, uint64_t>> counters() const;
 
+  // Bench only (`gridwire bench --no-tun`): on the calling thread, for `seconds`, builds batches of
+  // IPv4/UDP packets from src to dst with `payload` bytes and pushes them through the transmit path
+  // (allowed-IPs, encryption, sendmmsg) as the TUN reader would, so an engine without a TUN can send.
+  // Holds the configuration lock throughout: configure() and stop() wait for it.
+  struct InjectResult {
+    uint64_t packets = 0;
+    double cpu_seconds = 0;  // of the calling thread
+  };
+  InjectResult inject(const uint8_t src[4], const uint8_t dst[4], size_t payload, double seconds);
+
  private:
   struct HandshakeItem {
     wg::Endpoint src;
@@ -99,6 +111,7 @@ class WgEngine {
     uint8_t data[wg::kInitiationSize];
   };
   class LoopSink;
+  struct TunReader;
 
   void start_loops();
   void stop_loops();
@@ -107,7 +120,11 @@ class WgEngine {
   void handshake_loop();
   void process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, size_t count, core::AllowedIps::Reader& reader,
                         LoopSink& sink);
-  void process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  // True if it wrote anything to the TUN.
+  bool process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
+  // Reads the TUN until it is empty, sending what it reads; false if the interface is gone.
+  bool drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
+  void answer_from_rx(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
   bool queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len);
   int rebind(const DeviceChange& change, std::string* err);
   void apply_peer(const PeerChange& pc, uint64_t now, LoopSink& sink);
@@ -129,6 +146,9 @@ class WgEngine {
   std::atomic<bool> running_{false};
   std::thread tx_, rx_, hs_;
   int stop_fd_ = -1;  // eventfd: wakes the tx/rx loops when stopping
+  std::mutex tun_read_mu_;          // one TUN reader at a time: the tx loop, or the rx loop answering
+  std::atomic<bool> tx_idle_{false};  // the tx loop is (about to be) asleep in epoll
+  bool rx_answers_ = true;          // GRIDWIRE_RX_ANSWERS
 
   std::mutex hs_mu_;
   std::condition_variable hs_cv_;

@@ -119,7 +119,7 @@ IoResult UdpSocket::recv_batch(Batch& b) {
   iovec iov[kBatchSize];
   alignas(cmsghdr) uint8_t ctrl[kBatchSize][kCtrlLen];
   size_t n = 0;
-  for (; n < kBatchSize && b.pkts[n].slab; ++n) {
+  for (; n < batch_ && b.pkts[n].slab; ++n) {
     Packet& p = b.pkts[n];
     p.rewind();
     iov[n] = {p.data, p.cap};
@@ -174,7 +174,7 @@ IoResult UdpSocket::send_batch(const Packet* pkts, size_t n) {
   while (r.count < n) {
     // Build up to kBatchSize messages from at most kBatchSize packets.
     size_t m = 0, used = 0;
-    while (m < kBatchSize && used < kSendPackets && r.count + used < n) {
+    while (m < batch_ && used < kSendPackets && r.count + used < n) {
       const Packet& first = pkts[r.count + used];
       size_t k = 1, bytes = first.len;
       if (gso_) {
@@ -229,7 +229,7 @@ int UdpBind::open(const UdpConfig& cfg) {
   if (!err && cfg.fwmark) err = set_mark(cfg.fwmark);
   for (UdpSocket* s : {&v4_, &v6_}) {
     if (!err && s->is_open()) err = s->set_buffers(cfg.rcvbuf, cfg.sndbuf);
-    if (!err && s->is_open()) s->enable_gso(cfg.gso), s->enable_gro(cfg.gro);
+    if (!err && s->is_open()) s->enable_gso(cfg.gso), s->enable_gro(cfg.gro), s->set_batching(cfg.mmsg);
   }
   if (err) close();
   return err;

@@ -24,6 +24,7 @@ struct UdpConfig {
   uint32_t fwmark = 0;           // SO_MARK for policy routing; 0 = unset
   bool gso = false;              // UDP_SEGMENT on send: runs of equal-size datagrams to one endpoint in one message
   bool gro = false;              // UDP_GRO on receive: Packet::gso_size tells how to split (buffers need 64 KiB)
+  bool mmsg = true;              // several messages per recvmmsg/sendmmsg; off: one per call (the bench's baseline)
 };
 
 class UdpSocket {
@@ -53,6 +54,8 @@ class UdpSocket {
   bool enable_gro(bool on);
   bool gso() const { return gso_; }
   bool gro() const { return gro_; }
+  // Messages per recvmmsg/sendmmsg call: kBatchSize, or 1 to measure what batching buys.
+  void set_batching(bool on) { batch_ = on ? kBatchSize : 1; }
 
   // Receives into b.pkts[0..) (stopping at a packet without a slab); sets data/len/ep per packet (and
   // gso_size with GRO). Truncated datagrams (bigger than cap) are dropped and counted. kAgain only when
@@ -68,6 +71,7 @@ class UdpSocket {
   int fd_ = -1;
   bool gso_ = false;
   bool gro_ = false;
+  size_t batch_ = kBatchSize;
   int family_ = 0;
   uint16_t port_ = 0;
 };

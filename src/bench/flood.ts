@@ -1,27 +1,16 @@
-// Traffic the bench generates itself over UDP, as a synthetic WireGuard initiator (noise.ts): a
-// handshake-initiation flood against one responder (handshakes per second), and a transport-packet
-// flood for the no-TUN data-plane bench. Runs in-process, or as a script inside a namespace:
+// A handshake-initiation flood against one responder (handshakes per second), sent over UDP by a
+// synthetic WireGuard initiator (noise.ts). Runs in-process, or as a script inside a namespace:
 //   node flood.js handshakes <host> <port> <responder public hex> <seed hex> <keys> <seconds>
 // which prints one JSON line (FloodResult).
 import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { native } from '../native/binding.js';
-import {
-  consumeResponse,
-  createInitiation,
-  initiatorIdentity,
-  ipv4Udp,
-  MSG_COOKIE_REPLY,
-  MSG_RESPONSE,
-  sealTransport,
-  type PendingHandshake,
-  type TransportKeys,
-} from './noise.js';
+import { createInitiation, initiatorIdentity, MSG_COOKIE_REPLY, MSG_RESPONSE } from './noise.js';
 
 export interface FloodResult {
   sent: number;
-  /** Handshake responses (handshake flood) or transport packets (transport flood). */
+  /** Handshake responses. */
   answered: number;
   /** Cookie replies: the responder considered itself under load. */
   cookies: number;
@@ -69,7 +58,7 @@ export async function handshakeFlood(host: string, port: number, responderPublic
       next = (next + 1) % ids.length;
       lastUse[i] = now;
       const senderIndex = index++ >>> 0;
-      socket.send(createInitiation(ids[i]!, senderIndex).message);
+      socket.send(createInitiation(ids[i]!, senderIndex));
       outstanding.set(senderIndex, now);
       r.sent++;
     }
@@ -93,48 +82,6 @@ export async function handshakeFlood(host: string, port: number, responderPublic
   r.seconds = (performance.now() - start) / 1000;
   clearInterval(sweep);
   socket.close();
-  return r;
-}
-
-/** A completed handshake with the responder and a socket to send transport packets on. */
-export interface SyntheticPeer {
-  keys: TransportKeys;
-  socket: Socket;
-  counter: bigint;
-}
-
-export async function syntheticPeer(host: string, port: number, responderPublic: Uint8Array, key: Uint8Array): Promise<SyntheticPeer> {
-  const socket = await udpSocket(host, port);
-  const { message, pending } = createInitiation(initiatorIdentity(key, responderPublic), 1);
-  const reply = once(socket, 'message') as Promise<[Buffer]>;
-  socket.send(message);
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no handshake response from the engine')), 3000).unref());
-  const [response] = await Promise.race([reply, timeout]);
-  return { keys: consumeResponse(pending as PendingHandshake, response), socket, counter: 0n };
-}
-
-// Sealing costs this thread about as much as sending, so packets are sealed before the clock starts,
-// up to this many bytes of them.
-const POOL_BYTES = 160 * 2 ** 20;
-
-/**
- * Sends IPv4/UDP packets of `payload` bytes from `src` to `dst` through `peer` for `seconds` (or until
- * the pre-sealed pool runs out), as fast as this thread can. Yields to the event loop every batch so
- * sends drain.
- */
-export async function transportFlood(peer: SyntheticPeer, src: string, dst: string, payload: number, seconds: number): Promise<FloodResult> {
-  const inner = ipv4Udp(src, dst, payload);
-  const pool = Array.from({ length: Math.min(seconds * 400_000, Math.floor(POOL_BYTES / (inner.length + 48))) }, () =>
-    sealTransport(peer.keys, peer.counter++, inner),
-  );
-  const r: FloodResult = { sent: 0, answered: 0, cookies: 0, seconds: 0 };
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  while (r.sent < pool.length && performance.now() < end) {
-    for (const stop = Math.min(pool.length, r.sent + 64); r.sent < stop; r.sent++) peer.socket.send(pool[r.sent]!);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  r.seconds = (performance.now() - start) / 1000;
   return r;
 }
 

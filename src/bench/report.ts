@@ -1,5 +1,6 @@
-// The bench's result: one JSON document (`--json`) and the tables printed from it. Ratios all read
-// "×N better for the row" (throughput ÷ anchor, anchor ÷ CPU or memory), each naming its anchor.
+// The bench's result: one JSON document (`--json`) and the tables printed from it. Figures are medians
+// over the rounds; ratios all read "×N better for the row" (throughput ÷ anchor, anchor ÷ CPU or
+// memory), each naming its anchor, and are the median of the per-round ratios.
 import { cpus, release, totalmem } from 'node:os';
 import type { DataPlaneRow } from './notun.js';
 
@@ -34,7 +35,12 @@ export interface ScenarioResult {
   status: 'ok' | 'skipped' | 'failed';
   reason?: string;
   anchors: string[];
+  /** Medians over the rounds that completed. */
   metrics: Metrics | null;
+  /** One entry per round, null where the round failed. */
+  samples?: Array<Metrics | null>;
+  /** Smallest and largest value over the rounds, per metric measured in more than one. */
+  spread?: Partial<Record<MetricKey, [number, number]>>;
   notes: string[];
 }
 
@@ -104,18 +110,48 @@ export function machineInfo(load1Before: number, load1After: number): BenchRepor
   };
 }
 
+const median = (xs: number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+};
+
+/** Sets the medians, the spread and the status of a result from its per-round samples. */
+export function summarize(r: ScenarioResult): void {
+  const rounds = (r.samples ?? []).filter((m): m is Metrics => m !== null);
+  if (!rounds.length) {
+    if (r.status === 'ok') Object.assign(r, { status: 'failed', reason: r.notes.find((n) => n.includes('failed')) ?? 'no round completed' });
+    return;
+  }
+  const metrics: Record<string, number | null> = {};
+  const spread: Partial<Record<MetricKey, [number, number]>> = {};
+  for (const key of Object.keys(rounds[0]!) as Array<keyof Metrics>) {
+    const xs = rounds.map((m) => m[key]).filter((v): v is number => v !== null);
+    metrics[key] = xs.length ? median(xs) : null;
+    if (xs.length > 1 && COLUMNS.some((c) => c.key === key)) spread[key as MetricKey] = [Math.min(...xs), Math.max(...xs)];
+  }
+  r.metrics = metrics as Metrics;
+  r.spread = spread;
+}
+
+/** Per metric and anchor: the median of the ratios of the rounds in which both were measured. */
 export function ratios(results: ScenarioResult[]): Ratio[] {
   const byId = new Map(results.map((r) => [r.id, r]));
+  const rounds = (r: ScenarioResult) => r.samples ?? [r.metrics];
   const out: Ratio[] = [];
   for (const r of results) {
     if (!r.metrics) continue;
     for (const anchorId of [...r.anchors, ...(r.kind !== 'veth' ? ['veth'] : [])]) {
-      const anchor = byId.get(anchorId)?.metrics;
-      if (!anchor) continue;
+      const anchor = byId.get(anchorId);
+      if (!anchor?.metrics) continue;
+      const theirs = rounds(anchor);
       for (const col of COLUMNS) {
-        const [mine, theirs] = [r.metrics[col.key], anchor[col.key]];
-        if (!col.ratio || mine === null || theirs === null || mine <= 0 || theirs <= 0) continue;
-        out.push({ scenario: r.id, anchor: anchorId, metric: col.key, ratio: col.better === 'higher' ? mine / theirs : theirs / mine });
+        if (!col.ratio) continue;
+        const each = rounds(r).flatMap((m, i) => {
+          const [a, b] = [m?.[col.key] ?? null, theirs[i]?.[col.key] ?? null];
+          return a === null || b === null || a <= 0 || b <= 0 ? [] : [col.better === 'higher' ? a / b : b / a];
+        });
+        if (each.length) out.push({ scenario: r.id, anchor: anchorId, metric: col.key, ratio: median(each) });
       }
     }
   }
@@ -183,6 +219,15 @@ export function formatReport(report: BenchReport): string {
     lines.push('Absolute figures (TCP in Gbit/s; latency added over the raw veth):', '');
     lines.push(pad([['pair', ...COLUMNS.map((c) => c.header)], ...ok.map((s) => [s.label, ...COLUMNS.map((c) => fmt(c, s.metrics![c.key]))])]));
     lines.push('');
+  }
+  const spread = ok.filter((s) => s.spread && Object.keys(s.spread).length);
+  if (spread.length) {
+    lines.push('Spread over the rounds (smallest–largest; the figures above are the medians):', '');
+    const range = (c: Column, s: ScenarioResult) => {
+      const r = s.spread?.[c.key];
+      return r ? `${c.format(r[0])}–${c.format(r[1])}` : '–';
+    };
+    lines.push(pad([['pair', ...COLUMNS.map((c) => c.header)], ...spread.map((s) => [s.label, ...COLUMNS.map((c) => range(c, s))])]), '');
   }
   const byId = new Map(report.scenarios.map((s) => [s.id, s]));
   const pairs = [...new Set(report.ratios.map((r) => `${r.scenario}\0${r.anchor}`))];

@@ -1,7 +1,7 @@
-// One `gridwire bench` run with namespaces: shared setup (namespaces a and b, one veth pair, the veth
-// ping baseline), then each scenario in turn: bring the pair up, measure, take it down. A scenario that
-// cannot run or fails is recorded with its reason and the run goes on; the Lab removes everything at
-// the end, on an error, and on SIGINT/SIGTERM.
+// One `gridwire bench` run with namespaces: shared setup (namespaces a and b, one veth pair), then
+// rounds; each round takes a fresh veth ping baseline and runs every scenario in turn: bring the pair
+// up, measure, take it down. A scenario that cannot run or fails is recorded with its reason and the
+// run goes on; the Lab removes everything at the end, on an error, and on SIGINT/SIGTERM.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,7 @@ import { floodKeys, type FloodResult } from './flood.js';
 import { ping, tcp, udp64 } from './measure.js';
 import { cpuSeconds, loadAverage, peakRss } from './proc.js';
 import { Progress } from './progress.js';
-import { machineInfo, ratios, targets, type BenchReport, type Metrics, type ScenarioResult } from './report.js';
+import { machineInfo, ratios, summarize, targets, type BenchReport, type Metrics, type ScenarioResult } from './report.js';
 import { SCENARIOS, underlay, WG_MTU, type Scenario, type Tunnel } from './scenarios.js';
 
 const UAPI_DIR = '/var/run/wireguard';
@@ -30,8 +30,14 @@ const FLOOD_KEYS = 512;
 
 export interface NetnsOptions {
   only?: string[];
+  /** Adds the gridwire variants with one mechanism switched off (what each one buys). */
+  mechanisms?: boolean;
   seconds: number;
+  /** Rounds: every selected pair is measured once per round, interleaved, so load drift hits all alike. */
+  repeat: number;
 }
+
+const VETH_NOTE = 'no engine: CPU per Gbit and RSS do not apply; the machine-wide CPU per Gbit is in the JSON';
 
 const TCP_RUNS = [
   { key: 'tcp1Forward', streams: 1, reverse: false, what: 'TCP 1 stream a→b' },
@@ -42,20 +48,31 @@ const TCP_RUNS = [
 
 const stepsOf = (s: Scenario) => 1 + TCP_RUNS.length + 2 + (s.handshakes ? 1 : 0);
 
-/** The scenarios `only` names, in run order; the veth ceiling always runs, since every ratio states it. */
-export function selectScenarios(only: string[] | undefined): Scenario[] {
-  if (!only) return [...SCENARIOS];
-  if (only.length === 0) throw new Error(`no scenario named; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
-  const unknown = only.filter((id) => !SCENARIOS.some((s) => s.id === id));
-  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.id).join(', ')}`);
-  return SCENARIOS.filter((s) => s.kind === 'veth' || only.includes(s.id));
+/**
+ * The scenarios to run, in run order: the default set, or those `only` names, plus the mechanism
+ * variants when asked. The veth ceiling always runs, since every ratio states it.
+ */
+export function selectScenarios(only: string[] | undefined, mechanisms = false): Scenario[] {
+  const known = SCENARIOS.map((s) => s.id).join(', ');
+  if (only?.length === 0) throw new Error(`no scenario named; known: ${known}`);
+  const unknown = (only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
+  if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${known}`);
+  const wanted = (s: Scenario) => s.kind === 'veth' || (only ? only.includes(s.id) : !s.variant) || (mechanisms && s.variant);
+  return SCENARIOS.filter(wanted);
 }
 
 export async function runNetns(opts: NetnsOptions): Promise<BenchReport> {
-  const scenarios = selectScenarios(opts.only);
+  const scenarios = selectScenarios(opts.only, opts.mechanisms);
   const load1Before = loadAverage();
   const pingCount = Math.max(100, Math.round(opts.seconds * 150));
-  const progress = new Progress(1 + scenarios.reduce((n, s) => n + stepsOf(s), 0));
+  const results: ScenarioResult[] = scenarios.map((s) => ({ id: s.id, label: s.label, kind: s.kind, status: 'ok', anchors: s.anchors, metrics: null, samples: [], notes: [] }));
+  const runnable = scenarios.filter((s, i) => {
+    const missing = s.missing();
+    if (missing.length) Object.assign(results[i]!, { status: 'skipped', reason: missing.join('; ') });
+    return !missing.length;
+  });
+  const progress = new Progress(opts.repeat * (1 + runnable.reduce((n, s) => n + stepsOf(s), 0)));
+  for (const r of results) if (r.status === 'skipped') progress.note(`skipping ${r.label}: ${r.reason}`);
   const tag = `gb${process.pid.toString(36)}`;
   // The Lab SIGKILLs the daemons on a signal, so they cannot remove their UAPI sockets (which live
   // outside the namespaces); registered before the Lab's own handlers so that it runs before them.
@@ -65,34 +82,30 @@ export async function runNetns(opts: NetnsOptions): Promise<BenchReport> {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, removeSockets);
   const lab = new Lab();
   const dir = mkdtempSync(join(tmpdir(), 'gridwire-bench-'));
-  const results: ScenarioResult[] = [];
   try {
-    progress.step('setup', 'namespaces, veth pair, veth ping baseline');
-    await underlay(lab);
-    const baseline = await ping(lab, '10.213.0.2', pingCount);
-    for (const [index, s] of scenarios.entries()) {
-      const result: ScenarioResult = { id: s.id, label: s.label, kind: s.kind, status: 'ok', anchors: s.anchors, metrics: null, notes: [] };
-      results.push(result);
-      const missing = s.missing();
-      if (missing.length) {
-        Object.assign(result, { status: 'skipped', reason: missing.join('; ') });
-        progress.skip(stepsOf(s));
-        progress.note(`skipping ${s.label}: ${result.reason}`);
-        continue;
-      }
-      let done = 0;
-      const step = (what: string) => (done++, progress.step(s.label, what));
-      let tunnel: Tunnel | undefined;
-      try {
-        step('bringing the pair up');
-        tunnel = await s.up({ lab, dir, tag }, index);
-        result.metrics = await measureScenario(lab, s, tunnel, { ...opts, pingCount, baseline, result, step });
-      } catch (err) {
-        Object.assign(result, { status: 'failed', reason: (err as Error).message.split('\n')[0] });
-        progress.skip(stepsOf(s) - done);
-        progress.note(`${s.label} failed: ${(err as Error).message}`);
-      } finally {
-        await tunnel?.down();
+    for (let round = 1; round <= opts.repeat; round++) {
+      const scope = (label: string) => (opts.repeat > 1 ? `round ${round}/${opts.repeat} ${label}` : label);
+      progress.step(scope('setup'), round === 1 ? 'namespaces, veth pair, veth ping baseline' : 'veth ping baseline');
+      if (round === 1) await underlay(lab);
+      const baseline = await ping(lab, '10.213.0.2', pingCount);
+      for (const s of runnable) {
+        const index = scenarios.indexOf(s);
+        const result = results[index]!;
+        let done = 0;
+        const step = (what: string) => (done++, progress.step(scope(s.label), what));
+        let tunnel: Tunnel | undefined;
+        try {
+          step('bringing the pair up');
+          tunnel = await s.up({ lab, dir, tag }, index);
+          result.samples!.push(await measureScenario(lab, s, tunnel, { ...opts, pingCount, baseline, result, step }));
+        } catch (err) {
+          result.samples!.push(null);
+          result.notes.push(`round ${round} failed: ${(err as Error).message.split('\n')[0]}`);
+          progress.skip(stepsOf(s) - done);
+          progress.note(`${s.label} failed in round ${round}: ${(err as Error).message}`);
+        } finally {
+          await tunnel?.down();
+        }
       }
     }
   } finally {
@@ -102,6 +115,7 @@ export async function runNetns(opts: NetnsOptions): Promise<BenchReport> {
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, removeSockets);
   }
   progress.finish();
+  for (const r of results) summarize(r);
   const rs = ratios(results);
   return {
     tool: 'gridwire bench',
@@ -110,6 +124,7 @@ export async function runNetns(opts: NetnsOptions): Promise<BenchReport> {
     machine: machineInfo(load1Before, loadAverage()),
     settings: {
       duration: `${opts.seconds} s per measurement`,
+      rounds: `${opts.repeat} (figures are medians over the rounds; ratios are medians of per-round ratios)`,
       'tunnel MTU': `WireGuard ${WG_MTU}, planetary 65535 (yggdrasil's default)`,
       pings: `${pingCount} at 5 ms`,
       'engine switches': Object.entries(process.env).filter(([k]) => k.startsWith('GRIDWIRE_')).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults',
@@ -147,7 +162,7 @@ async function measureScenario(lab: Lab, s: Scenario, t: Tunnel, ctx: MeasureCon
   const p = s.kind === 'veth' ? ctx.baseline : await ping(lab, t.dst, ctx.pingCount);
   Object.assign(m, { p50Ms: p.p50Ms, p99Ms: p.p99Ms, addedP50Ms: p.p50Ms - ctx.baseline.p50Ms, addedP99Ms: p.p99Ms - ctx.baseline.p99Ms });
   m.peakRssMiB = t.pids.length ? Math.max(...t.pids.map((pid) => peakRss(pid))) / 2 ** 20 : null;
-  if (s.kind === 'veth') ctx.result.notes.push('no engine: CPU per Gbit and RSS do not apply; the machine-wide CPU per Gbit is in the JSON');
+  if (s.kind === 'veth' && !ctx.result.notes.includes(VETH_NOTE)) ctx.result.notes.push(VETH_NOTE);
   if (s.handshakes && t.responder) {
     ctx.step(`handshakes: initiation flood from ${FLOOD_KEYS} peers`);
     const h = await handshakes(lab, t, ctx.seconds);

@@ -46,6 +46,8 @@ export interface Scenario {
   anchors: string[];
   /** One WireGuard implementation on both ends: b is flooded with initiations (handshakes per core). */
   handshakes: boolean;
+  /** A gridwire variant with one mechanism switched off: runs only when named or with --mechanisms. */
+  variant?: boolean;
   /** Why it cannot run here (a peer binary missing); empty when it can. */
   missing(): string[];
   up(ctx: BenchContext, index: number): Promise<Tunnel>;
@@ -104,19 +106,28 @@ function wgPeer(key: Uint8Array, endpoint: string, allowed: string): PeerChange 
   };
 }
 
-function wireguard(a: WgImpl, b: WgImpl, id: string, anchors: string[]): Scenario {
+/** A gridwire pair with engine switches set (GRIDWIRE_* environment, see native/engine/wg_engine.cc). */
+interface Variant {
+  label: string;
+  env: Record<string, string>;
+  handshakes: boolean;
+}
+
+function wireguard(a: WgImpl, b: WgImpl, id: string, anchors: string[], variant?: Variant): Scenario {
   const peers = [a, b].filter((i): i is Exclude<WgImpl, 'gridwire'> => i !== 'gridwire');
+  const env = { LOG_LEVEL: 'error', ...variant?.env };
   return {
     id,
-    label: a === b ? `${WG_LABEL[a]} ↔ itself` : `${WG_LABEL[a]} ↔ ${WG_LABEL[b]}`,
+    label: (a === b ? `${WG_LABEL[a]} ↔ itself` : `${WG_LABEL[a]} ↔ ${WG_LABEL[b]}`) + (variant ? `, ${variant.label}` : ''),
     kind: 'wireguard',
     anchors,
-    handshakes: a === b,
+    handshakes: variant ? variant.handshakes : a === b,
+    ...(variant && { variant: true }),
     missing: () => missingPeers(peers),
     async up({ lab, tag }, index) {
       const ifs = { a: `${tag}w${index}a`, b: `${tag}w${index}b` };
       const keys = { a: generatePrivateKey(), b: generatePrivateKey() };
-      const procs = [lab.spawn('a', wgArgv(a, ifs.a), { env: { LOG_LEVEL: 'error' } }), lab.spawn('b', wgArgv(b, ifs.b), { env: { LOG_LEVEL: 'error' } })];
+      const procs = [lab.spawn('a', wgArgv(a, ifs.a), { env }), lab.spawn('b', wgArgv(b, ifs.b), { env })];
       const down = () => stop(lab, procs, [['a', ifs.a], ['b', ifs.b]]);
       try {
         const died = Promise.race(procs.map((p, i) => started(p, i ? b : a)));
@@ -207,6 +218,12 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguard('gridwire', 'wireguard-go-new', 'gridwire-wggo', ['wggo-new']),
   planetary('yggdrasil-0.5', 'yggdrasil', []),
   planetary('gridwire', 'gridwire-planetary', ['yggdrasil']),
+  // What each mechanism buys: gridwire ↔ itself with one switched off, each compared with the full engine.
+  wireguard('gridwire', 'gridwire', 'gw-no-tun-offload', ['gridwire-wg'], { label: 'no TUN offload (vnet header, TSO/GRO)', env: { GRIDWIRE_TUN_OFFLOAD: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-no-udp-gso-gro', ['gridwire-wg'], { label: 'no UDP GSO/GRO', env: { GRIDWIRE_UDP_GSO: '0', GRIDWIRE_UDP_GRO: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-no-mmsg', ['gridwire-wg'], { label: 'one datagram per syscall (no recvmmsg/sendmmsg batching)', env: { GRIDWIRE_UDP_MMSG: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-no-rx-answers', ['gridwire-wg'], { label: 'replies wait for the tx loop (no answering from the rx loop)', env: { GRIDWIRE_RX_ANSWERS: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
 ];
 
 /** Sets up namespaces a and b joined by one veth pair, shared by every scenario of a run. */

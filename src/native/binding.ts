@@ -104,6 +104,8 @@ export interface NativeWgEngine {
   peers(): NativeWgPeerInfo[];
   /** Device-wide counters: drops by reason, events dropped, and the like. */
   counters(): Record<string, number>;
+  /** Bench only: `seconds` of synthetic IPv4/UDP packets src → dst through the transmit path (no TUN needed). */
+  inject(src: Uint8Array, dst: Uint8Array, payload: number, seconds: number): Promise<{ packets: number; cpuSeconds: number }>;
   close(): void;
 }
 
