@@ -15,7 +15,6 @@ EVP_MD* blake2b512;
 EVP_MD* sha512;
 EVP_MAC* blake2smac;
 EVP_MAC* blake2bmac;
-EVP_MAC* hmac;
 EVP_MAC* poly1305;
 }  // namespace algo
 
@@ -32,7 +31,6 @@ const char* fetch_all() {
   if (!(algo::sha512 = EVP_MD_fetch(nullptr, "SHA512", nullptr))) return "OpenSSL lacks SHA512";
   if (!(algo::blake2smac = EVP_MAC_fetch(nullptr, "BLAKE2SMAC", nullptr))) return "OpenSSL lacks BLAKE2SMAC";
   if (!(algo::blake2bmac = EVP_MAC_fetch(nullptr, "BLAKE2BMAC", nullptr))) return "OpenSSL lacks BLAKE2BMAC";
-  if (!(algo::hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr))) return "OpenSSL lacks HMAC";
   if (!(algo::poly1305 = EVP_MAC_fetch(nullptr, "POLY1305", nullptr))) return "OpenSSL lacks POLY1305";
   return nullptr;
 }

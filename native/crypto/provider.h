@@ -15,7 +15,6 @@ extern EVP_MD* blake2b512;
 extern EVP_MD* sha512;
 extern EVP_MAC* blake2smac;
 extern EVP_MAC* blake2bmac;
-extern EVP_MAC* hmac;
 extern EVP_MAC* poly1305;
 
 }  // namespace gw::crypto::algo
