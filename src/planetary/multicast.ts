@@ -317,6 +317,8 @@ export class Multicast {
       priority: a.config.Priority,
       pinnedKeys: [beacon.publicKey],
       multicast: true,
+      // As yggdrasil's CallPeer(u, iface): the link leaves through the interface the beacon came in on.
+      sourceInterface: a.iface.name,
     };
     this.engine.dialOnce(spec);
   }
