@@ -2,7 +2,7 @@
 // -genconf, -normaliseconf, -address, -subnet, -publickey, -exportkey and flag errors, configs generated
 // by each accepted by the other, and bad configs refused with the key named.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,10 +154,28 @@ describe('gridwire planetary on its own', () => {
     assert.match(missing.stderr, /cannot read config/);
   });
 
-  test('a config yggdrasil reads but gridwire cannot run yet is refused before starting, with the key', () => {
-    const r = gridwire(['-useconffile', file('quic.conf', `{"PrivateKey": "${KEY_A}", "Peers": ["quic://192.0.2.1:1"], "IfName": "none"}`)]);
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /^gridwire: planetary: bad config: Peers\[0\]: quic:\/\/ peering is not supported yet/);
+  test('a peer or listener on a transport gridwire lacks is skipped with a warning naming it; the node still starts', async () => {
+    // yggdrasil 0.5.12 runs such a config (it speaks quic/ws/…), so a drop-in must not refuse it.
+    const conf = file('quic.conf', JSON.stringify({
+      PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [],
+      Peers: ['quic://192.0.2.1:1', 'tcp://127.0.0.1:1'], InterfacePeers: { lo: ['ws://127.0.0.1:2'] }, Listen: ['quic://127.0.0.1:0'],
+    }));
+    const child = spawn(process.execPath, [CLI, 'planetary', '-useconffile', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    const deadline = Date.now() + 20_000;
+    while (!/Your IPv6 subnet is/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGTERM');
+    const code = await new Promise((r) => child.once('exit', r));
+    assert.match(out, /Your IPv6 address is /, `stdout: ${out}\nstderr: ${err}`);
+    assert.equal(code, 0, err);
+    assert.deepEqual(err.split('\n').filter(Boolean), [
+      "gridwire planetary: warning: Peers[0]: quic:// is not supported yet (only tcp:// and tls://); 'quic://192.0.2.1:1' skipped",
+      "gridwire planetary: warning: InterfacePeers.lo[0]: ws:// is not supported yet (only tcp:// and tls://); 'ws://127.0.0.1:2' skipped",
+      "gridwire planetary: warning: Listen[0]: quic:// is not supported yet (only tcp:// and tls://); 'quic://127.0.0.1:0' skipped",
+    ]);
   });
 
   test('-user with an unknown user or group: a clear error and exit 2 (yggdrasil: a panic, also exit 2)', (t) => {

@@ -11,6 +11,7 @@ import {
   parsePlanetaryConfig,
   decodeConfigText,
   validatePlanetaryConfig,
+  unsupportedTransportWarnings,
   PlanetaryConfigError,
   type LoadedPlanetaryConfig,
   type PlanetaryConfig,
@@ -201,7 +202,7 @@ function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>): Pro
 }
 
 async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<number> {
-  warn(loaded.warnings);
+  warn([...loaded.warnings, ...unsupportedTransportWarnings(loaded.config)]);
   try {
     validatePlanetaryConfig(loaded.config);
   } catch (err) {

@@ -2,7 +2,13 @@
 // Peers named in node.json are not in it: they arrive through plan(), like chain-named ones.
 import { resolve } from 'node:path';
 import type { Keystore } from '../keystore/index.js';
-import { generatePlanetaryConfig, loadPlanetaryConfigFile, validatePlanetaryConfig, type PlanetaryConfig } from '../planetary/config.js';
+import {
+  generatePlanetaryConfig,
+  loadPlanetaryConfigFile,
+  unsupportedTransportWarnings,
+  validatePlanetaryConfig,
+  type PlanetaryConfig,
+} from '../planetary/config.js';
 import type { PlanetarySectionConfig } from './config.js';
 import { planetaryPrivateKey } from './keys.js';
 import type { Logger } from './observe-hooks.js';
@@ -11,7 +17,7 @@ export async function planetaryConfig(section: PlanetarySectionConfig, baseDir: 
   let config: PlanetaryConfig;
   if (section.config !== undefined) {
     const loaded = loadPlanetaryConfigFile(resolve(baseDir, section.config));
-    for (const warning of loaded.warnings) log.warn({ file: section.config }, warning);
+    for (const warning of [...loaded.warnings, ...unsupportedTransportWarnings(loaded.config)]) log.warn({ file: section.config }, warning);
     config = loaded.config;
   } else {
     // No multicast discovery and no admin socket unless asked: a grid node finds its peers on the chain,

@@ -14,7 +14,7 @@ import {
   planetaryPublicKey,
 } from '../keys/index.js';
 import { commentedHjson, goJson, goStruct, parseHjson, type GoStruct, type GoValue, type HjsonField } from './hjson.js';
-import { parsePeerUri } from './uri.js';
+import { parsePeerUri, unsupportedTransport } from './uri.js';
 
 export interface MulticastInterfaceConfig {
   /** Matched (unanchored) against interface names; the first matching entry applies. */
@@ -346,6 +346,7 @@ export function validatePlanetaryConfig(config: PlanetaryConfig): void {
 
 function uriProblems(key: string, uris: readonly string[]): PlanetaryConfigError[] {
   return uris.flatMap((uri, i) => {
+    if (unsupportedTransport(uri)) return [];
     try {
       parsePeerUri(uri);
       return [];
@@ -353,6 +354,20 @@ function uriProblems(key: string, uris: readonly string[]): PlanetaryConfigError
       return [new PlanetaryConfigError(`${key}[${i}]`, (err as Error).message)];
     }
   });
+}
+
+/** Each peer or listener the node skips because gridwire lacks its transport, named by key. */
+export function unsupportedTransportWarnings(config: PlanetaryConfig): string[] {
+  const named = (key: string, uris: readonly string[]) =>
+    uris.flatMap((uri, i) => {
+      const scheme = unsupportedTransport(uri);
+      return scheme ? [`${key}[${i}]: ${scheme}:// is not supported yet (only tcp:// and tls://); '${uri}' skipped`] : [];
+    });
+  return [
+    ...named('Peers', config.Peers),
+    ...Object.entries(config.InterfacePeers).flatMap(([intf, uris]) => named(`InterfacePeers.${intf}`, uris)),
+    ...named('Listen', config.Listen),
+  ];
 }
 
 function adminListenProblems(listen: string): PlanetaryConfigError[] {

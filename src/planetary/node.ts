@@ -12,7 +12,7 @@ import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type 
 import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryState } from './admin.js';
 import type { PlanetaryConfig } from './config.js';
 import { Multicast } from './multicast.js';
-import { parsePeerUri, type PeerUri } from './uri.js';
+import { parsePeerUri, unsupportedTransport, type PeerUri } from './uri.js';
 
 const run = promisify(execFile);
 export const BUILD_NAME = 'gridwire';
@@ -103,13 +103,15 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   private async open(options: PlanetaryNodeOptions): Promise<void> {
     const c = this.config;
     const tunName = tunPattern(c.IfName);
-    const interfacePeers = Object.entries(c.InterfacePeers).flatMap(([intf, uris]) => uris.map((uri) => linkSpec(uri, intf)));
+    // unsupportedTransportWarnings names what is skipped here.
+    const usable = (uris: readonly string[]) => uris.filter((uri) => !unsupportedTransport(uri));
+    const interfacePeers = Object.entries(c.InterfacePeers).flatMap(([intf, uris]) => usable(uris).map((uri) => linkSpec(uri, intf)));
     this.engine = new native.PlanetaryEngine({
       seed: c.PrivateKey.subarray(0, 32),
       ...(tunName !== undefined && { tunName }),
       mtu: c.IfMTU,
-      listen: await Promise.all(c.Listen.map((uri) => linkSpec(uri))),
-      peers: await Promise.all([...c.Peers.map((uri) => linkSpec(uri)), ...interfacePeers]),
+      listen: await Promise.all(usable(c.Listen).map((uri) => linkSpec(uri))),
+      peers: await Promise.all([...usable(c.Peers).map((uri) => linkSpec(uri)), ...interfacePeers]),
       allowedKeys: c.AllowedPublicKeys.map(hexBytes),
       nodeinfo: JSON.stringify(nodeInfoOf(c)),
       onEvent: (e) => this.emit(e.type, e),

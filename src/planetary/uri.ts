@@ -1,11 +1,18 @@
 // Peering URIs as yggdrasil 0.5.12 reads them in Peers, InterfacePeers, Listen and admin addPeer
 // (spec §3.1): `scheme://host:port` plus query options. Only the transports gridwire speaks pass;
-// the rest are recognised and refused by name, so a config written for yggdrasil fails clearly.
+// the other transports yggdrasil knows are recognised by name (a config skips them with a warning, the
+// admin socket refuses them), so a config written for yggdrasil still starts.
 
 export type PeerScheme = 'tcp' | 'tls';
 
 /** Schemes yggdrasil 0.5.12 knows and gridwire does not speak yet. */
 const NOT_YET_SUPPORTED = new Set(['quic', 'ws', 'wss', 'unix', 'socks', 'sockstls']);
+
+/** The scheme of a URI on a transport yggdrasil 0.5.12 speaks and gridwire does not yet; else undefined. */
+export function unsupportedTransport(text: string): string | undefined {
+  const scheme = /^([a-z]+):\/\//i.exec(text)?.[1]?.toLowerCase();
+  return scheme !== undefined && NOT_YET_SUPPORTED.has(scheme) ? scheme : undefined;
+}
 
 export interface PeerUri {
   readonly scheme: PeerScheme;
