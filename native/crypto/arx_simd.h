@@ -8,7 +8,6 @@
 namespace gw::crypto::salsa {
 
 #if defined(__x86_64__)
-constexpr bool kHaveSimd = true;
 // state: the 16 input words of the first block (words 8, 9 the 64-bit block counter). XORs in with
 // the keystream into out (in == out allowed, no other overlap) for whole steps only — 256 bytes
 // (SSE2, 4 blocks) or 512 bytes (AVX2, 8 blocks) — and returns the bytes done. The caller advances
@@ -16,8 +15,6 @@ constexpr bool kHaveSimd = true;
 size_t xor_sse2(const uint32_t state[16], const uint8_t* in, uint8_t* out, size_t len);
 size_t xor_avx2(const uint32_t state[16], const uint8_t* in, uint8_t* out, size_t len);
 bool cpu_has_avx2();
-#else
-constexpr bool kHaveSimd = false;
 #endif
 
 }  // namespace gw::crypto::salsa
