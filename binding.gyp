@@ -9,7 +9,8 @@
       "native/crypto/arx.cc",
       "native/crypto/hash.cc",
       "native/crypto/curve.cc",
-      "native/crypto/secretbox.cc"
+      "native/crypto/secretbox.cc",
+      "native/crypto/arx_simd.cc"
     ],
     "wireguard_sources": [
       "native/core/allowedips.cc",

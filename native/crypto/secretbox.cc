@@ -35,18 +35,27 @@ struct Stream {
   const uint8_t* nonce8;
   Stream(const uint8_t key[32], const uint8_t nonce[24]) : nonce8(nonce + 16) {
     hsalsa20(key, nonce, subkey);
-    salsa20_xor(subkey, nonce8, 0, block0, sizeof block0);
+    salsa20_xor(subkey, nonce8, 0, block0, block0, sizeof block0);
   }
   ~Stream() {
     wipe(subkey, sizeof subkey);
     wipe(block0, sizeof block0);
   }
-  void apply(uint8_t* data, size_t len) const {
+  // out = in XOR the message keystream; the copy and the cipher are one pass. in and out are the same
+  // buffer or do not overlap.
+  void apply(const uint8_t* in, uint8_t* out, size_t len) const {
     size_t head = len < 32 ? len : 32;
-    for (size_t i = 0; i < head; i++) data[i] ^= block0[32 + i];
-    if (len > head) salsa20_xor(subkey, nonce8, 1, data + head, len - head);
+    for (size_t i = 0; i < head; i++) out[i] = in[i] ^ block0[32 + i];
+    if (len > head) salsa20_xor(subkey, nonce8, 1, in + head, out + head, len - head);
   }
 };
+
+// The source to encipher from: in itself, unless it partly overlaps out, when it is moved there first.
+const uint8_t* settle(const uint8_t* in, uint8_t* out, size_t len) {
+  if (in == out || !len || in + len <= out || out + len <= in) return in;
+  std::memmove(out, in, len);
+  return out;
+}
 
 }  // namespace
 
@@ -54,8 +63,7 @@ bool secretbox_seal(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen],
                     uint8_t* out) {
   Stream s(key, nonce);
   uint8_t* ct = out + kBoxOverhead;
-  if (ct != in && len) std::memmove(ct, in, len);  // an empty Buffer may have a null pointer
-  s.apply(ct, len);
+  s.apply(settle(in, ct, len), ct, len);
   return poly1305(s.block0, ct, len, out);
 }
 
@@ -64,8 +72,7 @@ bool secretbox_open(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen],
   Stream s(key, nonce);
   uint8_t tag[kTagLen];
   if (!poly1305(s.block0, in + kBoxOverhead, len, tag) || !equal(tag, in, kTagLen)) return false;
-  if (out != in + kBoxOverhead && len) std::memmove(out, in + kBoxOverhead, len);
-  s.apply(out, len);
+  s.apply(settle(in + kBoxOverhead, out, len), out, len);
   return true;
 }
 

@@ -165,6 +165,8 @@ class PlanetaryEngine {
   uint64_t now_ = 0;  // the loop's clock for the current round, read by the sinks
   io::Tun tun_;
   std::vector<uint8_t> tun_buf_;
+  std::vector<uint8_t> rx_buf_;  // socket reads, shared by every connection
+  bool direct_write_ = true;
 
   int epfd_ = -1;
   int wake_fd_ = -1;
