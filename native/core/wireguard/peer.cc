@@ -33,6 +33,13 @@ size_t StagedQueue::clear() {
   return n;
 }
 
+void TrafficCounters::add(const Tally& t) {
+  // Zeros are skipped: even an atomic add of zero takes the cache line from the other thread.
+  if (t.bytes) bytes.fetch_add(t.bytes, std::memory_order_relaxed);
+  if (t.packets) packets.fetch_add(t.packets, std::memory_order_relaxed);
+  if (t.keepalives) keepalives.fetch_add(t.keepalives, std::memory_order_relaxed);
+}
+
 Peer::Peer(const uint8_t public_key[kKeyLen], const TimerConstants& timers) : timers_(timers) {
   std::memcpy(public_key_, public_key, kKeyLen);
   std::memcpy(hs_.remote_static, public_key, kKeyLen);
@@ -41,8 +48,12 @@ Peer::Peer(const uint8_t public_key[kKeyLen], const TimerConstants& timers) : ti
 
 PeerStats Peer::stats() const {
   PeerStats s;
-  s.rx_bytes = rx_bytes_.load(std::memory_order_relaxed);
-  s.tx_bytes = tx_bytes_.load(std::memory_order_relaxed);
+  s.rx_bytes = rx_.bytes.load(std::memory_order_relaxed);
+  s.tx_bytes = tx_.bytes.load(std::memory_order_relaxed);
+  s.rx_packets = rx_.packets.load(std::memory_order_relaxed);
+  s.tx_packets = tx_.packets.load(std::memory_order_relaxed);
+  s.rx_keepalives = rx_.keepalives.load(std::memory_order_relaxed);
+  s.tx_keepalives = tx_.keepalives.load(std::memory_order_relaxed);
   s.last_handshake_unix_ns = last_handshake_unix_ns_.load(std::memory_order_relaxed);
   s.handshakes_completed = handshakes_completed_.load(std::memory_order_relaxed);
   return s;

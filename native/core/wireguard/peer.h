@@ -7,7 +7,7 @@
 //                  so the data path never takes it.
 //   state_mu_      keypair slots, timers, staged packets, endpoint. Short critical sections; the data path
 //                  takes it once per batch.
-// Counters are atomics and need no lock.
+// Counters are relaxed atomics and need no lock: the rx loop adds to rx_, the tx loop to tx_.
 #pragma once
 
 #include <atomic>
@@ -24,11 +24,35 @@
 
 namespace gw::wg {
 
+// Bytes are every message's wire length, handshake messages included (what wg show reports). Packets are
+// transport messages that carry an inner IP packet; keepalives (transport messages carrying none) are
+// counted apart, and handshake messages in neither. Received messages count once authenticated; sent ones
+// once handed to the socket.
 struct PeerStats {
   uint64_t rx_bytes = 0;
   uint64_t tx_bytes = 0;
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+  uint64_t rx_keepalives = 0;
+  uint64_t tx_keepalives = 0;
   uint64_t last_handshake_unix_ns = 0;  // 0 = never
   uint64_t handshakes_completed = 0;
+};
+
+// What one or more transport messages add to a direction's counters, summed on the stack so a batch costs
+// one atomic add per counter.
+struct Tally {
+  uint64_t bytes = 0, packets = 0, keepalives = 0;
+  void transport(size_t wire) {
+    bytes += wire;
+    ++(wire == kTransportMinSize ? keepalives : packets);
+  }
+};
+
+// One direction's counters, side by side so counting touches the line rx/tx bytes always did.
+struct TrafficCounters {
+  std::atomic<uint64_t> bytes{0}, packets{0}, keepalives{0};
+  void add(const Tally& t);
 };
 
 // Packets waiting for a session, FIFO, oldest dropped when full. Each slot keeps its buffer between uses and
@@ -87,8 +111,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   Endpoint endpoint_;
 
   std::atomic<bool> removed_{false};
-  std::atomic<uint64_t> rx_bytes_{0};
-  std::atomic<uint64_t> tx_bytes_{0};
+  TrafficCounters rx_;
+  TrafficCounters tx_;
   std::atomic<uint64_t> last_handshake_unix_ns_{0};
   std::atomic<uint64_t> handshakes_completed_{0};
 };
