@@ -33,13 +33,6 @@ size_t StagedQueue::clear() {
   return n;
 }
 
-void TrafficCounters::add(const Tally& t) {
-  // Zeros are skipped: even an atomic add of zero takes the cache line from the other thread.
-  if (t.bytes) bytes.fetch_add(t.bytes, std::memory_order_relaxed);
-  if (t.packets) packets.fetch_add(t.packets, std::memory_order_relaxed);
-  if (t.keepalives) keepalives.fetch_add(t.keepalives, std::memory_order_relaxed);
-}
-
 Peer::Peer(const uint8_t public_key[kKeyLen], const TimerConstants& timers) : timers_(timers) {
   std::memcpy(public_key_, public_key, kKeyLen);
   std::memcpy(hs_.remote_static, public_key, kKeyLen);
