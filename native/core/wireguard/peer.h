@@ -49,7 +49,8 @@ struct Tally {
   }
 };
 
-// One direction's counters, side by side so counting touches the line rx/tx bytes always did.
+// One direction's counters, adjacent: a message's bytes and its packet or keepalive count share a cache line
+// unless the allocation happens to split them.
 struct TrafficCounters {
   std::atomic<uint64_t> bytes{0}, packets{0}, keepalives{0};
   // Inline, as it runs per received datagram. Zeros are skipped: even an atomic add of zero takes the
