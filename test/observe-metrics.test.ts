@@ -1,6 +1,7 @@
 // The metrics endpoint against real engines in this process (no TUN, no root): two WireGuard devices
-// handshake through a counting UDP relay, so the byte counters served over HTTP are checked against
-// bytes the test itself saw on the wire; junk datagrams of a known kind are checked against the drop
+// handshake and exchange keepalives and data (the bench injector standing in for a TUN) through a UDP
+// relay that counts bytes and datagrams by kind, so the byte, packet and keepalive counters served over
+// HTTP are checked against what the test itself saw on the wire; junk datagrams of a known kind are checked against the drop
 // counter; two planetary nodes peer over loopback TCP, so the node whose root moves counts it; a
 // handshake nobody answers is counted and logged as failed.
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { createLogger } from '../src/observe/log.js';
 import { MetricsError, MetricsServer, parseMetricsAddress } from '../src/observe/metrics.js';
 import { logDeviceEvents } from '../src/observe/wg-events.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
+import type { NativeWgEngine } from '../src/native/binding.js';
 import { parseExposition, sampleValue } from './lib/prometheus-text.js';
 import { waitFor } from './lib/netns.js';
 
@@ -35,29 +37,47 @@ function get(port: number, path: string, method = 'GET'): Promise<{ status: numb
   });
 }
 
-/** Forwards datagrams between a and b and counts what passes each way. */
+/** By the protocol, not the engine: type 4 is a transport message, and one of 32 bytes (header and tag) carries nothing. */
+const kindOf = (msg: Buffer) => (msg[0] !== 4 ? 'handshake' : msg.length === 32 ? 'keepalive' : 'data');
+
+/** Forwards datagrams between a and b and counts what passes each way: bytes, and datagrams by kind. */
 async function relay(bPort: number) {
-  const toB = createSocket('udp4');
-  const toA = createSocket('udp4');
+  const socket = () => createSocket({ type: 'udp4', recvBufferSize: 1 << 20 });
+  const toB = socket();
+  const toA = socket();
   await Promise.all([new Promise<void>((r) => toA.bind(0, '127.0.0.1', r)), new Promise<void>((r) => toB.bind(0, '127.0.0.1', r))]);
-  const count = { aToB: 0, bToA: 0, packets: 0 };
+  const way = () => ({ bytes: 0, data: 0, keepalive: 0, handshake: 0 });
+  const count = { aToB: way(), bToA: way(), datagrams: 0 };
+  const seen = (w: ReturnType<typeof way>, msg: Buffer) => {
+    w.bytes += msg.length;
+    w[kindOf(msg)]++;
+    count.datagrams++;
+  };
   let aAddr: { port: number } | undefined;
   toA.on('message', (msg, from) => {
     aAddr = from;
-    count.aToB += msg.length;
-    count.packets++;
+    seen(count.aToB, msg);
     toB.send(msg, bPort, '127.0.0.1');
   });
   toB.on('message', (msg) => {
-    count.bToA += msg.length;
-    count.packets++;
+    seen(count.bToA, msg);
     if (aAddr) toA.send(msg, aAddr.port, '127.0.0.1');
   });
   const close = (s: Socket) => s.close();
   return { port: (toA.address() as { port: number }).port, count, close: () => (close(toA), close(toB)) };
 }
 
-test('metrics: WireGuard byte, handshake and drop counters match what crossed the wire', { timeout: 60_000 }, async (t) => {
+/** The bench's native injector: IPv4/UDP packets into the device's transmit path, as its TUN reader would. */
+async function injectBatch(dev: WireGuardDevice, src: number[], dst: number[]): Promise<number> {
+  const engine = (dev as unknown as { engine: NativeWgEngine }).engine;
+  // So short a run stops after its first batch: few enough packets that no socket buffer overflows.
+  for (;;) {
+    const { packets } = await engine.inject(Uint8Array.from(src), Uint8Array.from(dst), 16, 1e-6);
+    if (packets > 0) return packets;
+  }
+}
+
+test('metrics: WireGuard byte, packet, keepalive, handshake and drop counters match what crossed the wire', { timeout: 60_000 }, async (t) => {
   const ka = generatePrivateKey();
   const kb = generatePrivateKey();
   const b = WireGuardDevice.create({ privateKey: kb, listenPort: 0, peers: [{ publicKey: publicKey(ka), allowedIps: ['10.0.0.1/32'] }] });
@@ -76,17 +96,22 @@ test('metrics: WireGuard byte, handshake and drop counters match what crossed th
   assert.equal(host, '127.0.0.1');
 
   const before = Date.now();
-  // A keepalive interval makes the device handshake at once; it is switched off again afterwards so
-  // the wire falls quiet and the counters can be compared exactly.
+  // A keepalive interval makes the device handshake at once, and keepalives flow both ways beside the
+  // data; the intervals are switched off again afterwards so the wire falls quiet and the counters can
+  // be compared exactly.
   a.setPeer({ publicKey: publicKey(kb), endpoint: `127.0.0.1:${wire.port}`, allowedIps: ['10.0.0.2/32'], persistentKeepalive: 1 });
   await until(() => b.peers()[0]?.handshakes, 'the handshake');
+  b.setPeer({ publicKey: publicKey(ka), persistentKeepalive: 1 });
+  const injected = { aToB: await injectBatch(a, [10, 0, 0, 1], [10, 0, 0, 2]), bToA: await injectBatch(b, [10, 0, 0, 2], [10, 0, 0, 1]) };
+  await until(() => wire.count.aToB.keepalive > 0 && wire.count.bToA.keepalive > 0, 'keepalives both ways');
   a.setPeer({ publicKey: publicKey(kb), persistentKeepalive: 0 });
+  b.setPeer({ publicKey: publicKey(ka), persistentKeepalive: 0 });
   let last = -1;
   await until(async () => {
-    const settled = wire.count.packets === last;
-    last = wire.count.packets;
+    const settled = wire.count.datagrams === last;
+    last = wire.count.datagrams;
     await new Promise((r) => setTimeout(r, 700));
-    return settled && wire.count.packets === last;
+    return settled && wire.count.datagrams === last;
   }, 'the wire to fall quiet');
   const after = Date.now();
 
@@ -96,12 +121,21 @@ test('metrics: WireGuard byte, handshake and drop counters match what crossed th
   const m = parseExposition(res.body);
   const peerA = Buffer.from(publicKey(ka)).toString('base64');
   const peerB = Buffer.from(publicKey(kb)).toString('base64');
-  t.diagnostic(`relay saw ${wire.count.aToB} bytes a→b and ${wire.count.bToA} bytes b→a in ${wire.count.packets} datagrams`);
-  assert.ok(wire.count.aToB > 0 && wire.count.bToA > 0);
-  assert.equal(sampleValue(m, 'gridwire_wg_peer_transmit_bytes_total', { interface: 'gwa', peer: peerB }), wire.count.aToB);
-  assert.equal(sampleValue(m, 'gridwire_wg_peer_receive_bytes_total', { interface: 'gwb', peer: peerA }), wire.count.aToB);
-  assert.equal(sampleValue(m, 'gridwire_wg_peer_transmit_bytes_total', { interface: 'gwb', peer: peerA }), wire.count.bToA);
-  assert.equal(sampleValue(m, 'gridwire_wg_peer_receive_bytes_total', { interface: 'gwa', peer: peerB }), wire.count.bToA);
+  t.diagnostic(`relay saw a→b ${JSON.stringify(wire.count.aToB)}, b→a ${JSON.stringify(wire.count.bToA)}; injected ${JSON.stringify(injected)}`);
+  // Each kind crossed both ways, so counting one as another is off by at least one.
+  for (const w of [wire.count.aToB, wire.count.bToA]) assert.ok(w.data > 0 && w.keepalive > 0 && w.handshake > 0);
+  assert.equal(wire.count.aToB.data, injected.aToB, 'every injected packet crossed the relay once');
+  assert.equal(wire.count.bToA.data, injected.bToA, 'every injected packet crossed the relay once');
+  const sides = [
+    { from: 'gwa', to: 'gwb', fromPeer: peerB, toPeer: peerA, w: wire.count.aToB },
+    { from: 'gwb', to: 'gwa', fromPeer: peerA, toPeer: peerB, w: wire.count.bToA },
+  ];
+  for (const { from, to, fromPeer, toPeer, w } of sides) {
+    for (const [what, seen] of [['bytes', w.bytes], ['packets', w.data], ['keepalives', w.keepalive]] as const) {
+      assert.equal(sampleValue(m, `gridwire_wg_peer_transmit_${what}_total`, { interface: from, peer: fromPeer }), seen, `${from} ${what} sent`);
+      assert.equal(sampleValue(m, `gridwire_wg_peer_receive_${what}_total`, { interface: to, peer: toPeer }), seen, `${to} ${what} received`);
+    }
+  }
   for (const ifname of ['gwa', 'gwb']) {
     assert.equal(sampleValue(m, 'gridwire_wg_peer_handshakes_total', { interface: ifname }), 1, `${ifname}: one handshake`);
     const at = sampleValue(m, 'gridwire_wg_peer_last_handshake_timestamp_seconds', { interface: ifname });

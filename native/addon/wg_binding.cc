@@ -232,6 +232,10 @@ class WgEngineWrap : public Napi::ObjectWrap<WgEngineWrap> {
       o.Set("lastHandshakeNsec", static_cast<double>(p.stats.last_handshake_unix_ns % 1000000000ull));
       o.Set("rxBytes", static_cast<double>(p.stats.rx_bytes));
       o.Set("txBytes", static_cast<double>(p.stats.tx_bytes));
+      o.Set("rxPackets", static_cast<double>(p.stats.rx_packets));
+      o.Set("txPackets", static_cast<double>(p.stats.tx_packets));
+      o.Set("rxKeepalives", static_cast<double>(p.stats.rx_keepalives));
+      o.Set("txKeepalives", static_cast<double>(p.stats.tx_keepalives));
       o.Set("handshakes", static_cast<double>(p.stats.handshakes_completed));
       o.Set("persistentKeepalive", p.persistent_keepalive);
       Napi::Array ips = Napi::Array::New(env, p.allowed_ips.size());

@@ -47,6 +47,48 @@ TEST(device_handshake_initiated_by_a) {
   CHECK(p.ab->stats().last_handshake_unix_ns != 0);
 }
 
+// Bytes count every message on the wire; packets only transport messages carrying an inner packet,
+// keepalives those carrying none; a message that fails authentication counts nowhere.
+TEST(device_traffic_counters) {
+  Pair p;
+  p.handshake_from_a();  // a: initiation (148) + the staged 84-byte packet (128); b: response (92)
+  std::vector<std::vector<uint8_t>> bufs(3, std::vector<uint8_t>(16 + 40 + kTransportTailroom));
+  std::vector<Packet> batch;
+  for (auto& b : bufs) b[16] = 0x45, b[16 + 3] = 40, batch.push_back({b.data(), 40, b.size()});
+  CHECK_EQ(p.a.dev->encrypt(*p.ab, batch.data(), batch.size(), p.net.now, p.a), 3u);  // 3 × 80 on the wire
+  p.a.dev->send_keepalive(*p.ab, p.net.now, p.a);                                     // 32
+  p.net.pump();
+  std::vector<Datagram> captured;
+  p.net.filter = [&](Datagram& d) { return captured.push_back(d), false; };
+  p.a.send_ip(*p.ab, 40, 9);  // 80
+  p.net.pump();
+  p.net.filter = nullptr;
+  CHECK_EQ(captured.size(), 1u);
+  if (captured.size() != 1) return;
+  auto copy = captured[0].bytes;
+  CHECK(p.b.dev->receive(captured[0].from, copy.data(), copy.size(), p.net.now, p.b) == RxResult::kDelivered);
+  CHECK(p.b.dev->receive(captured[0].from, captured[0].bytes.data(), captured[0].bytes.size(), p.net.now, p.b) ==
+        RxResult::kDropped);  // the replay
+  run_until(p.net, p.net.now + 10 * kSecond);  // b's passive keepalive: 32
+  CHECK_EQ(p.b.sent_keepalives, 1u);
+  p.b.send_ip(*p.ba, 60, 1);  // 96
+  p.net.pump();
+
+  const PeerStats atx = p.ab->stats(), brx = p.ba->stats();
+  CHECK_EQ(atx.tx_bytes, 148u + 128u + 3 * 80u + 32u + 80u);
+  CHECK_EQ(atx.tx_packets, 5u);
+  CHECK_EQ(atx.tx_keepalives, 1u);
+  CHECK_EQ(brx.rx_bytes, atx.tx_bytes);
+  CHECK_EQ(brx.rx_packets, 5u);
+  CHECK_EQ(brx.rx_keepalives, 1u);
+  CHECK_EQ(brx.tx_bytes, 92u + 32u + 96u);
+  CHECK_EQ(brx.tx_packets, 1u);
+  CHECK_EQ(brx.tx_keepalives, 1u);
+  CHECK_EQ(atx.rx_bytes, brx.tx_bytes);
+  CHECK_EQ(atx.rx_packets, 1u);
+  CHECK_EQ(atx.rx_keepalives, 1u);
+}
+
 TEST(device_handshake_initiated_by_b) {
   Pair p;
   p.b.send_ip(*p.ba, 60, 7);

@@ -75,6 +75,11 @@ export interface NativeWgPeerInfo {
   lastHandshakeNsec: number;
   rxBytes: number;
   txBytes: number;
+  /** Transport messages carrying an inner packet; keepalives apart; handshake messages in neither. */
+  rxPackets: number;
+  txPackets: number;
+  rxKeepalives: number;
+  txKeepalives: number;
   handshakes: number;
   persistentKeepalive: number;
   allowedIps: NativePrefix[];

@@ -89,6 +89,10 @@ function collectWireGuard(set: FamilySet, name: string, src: WgSource): void {
     const l = { ...ifl, peer: p.publicKey };
     set.add('gridwire_wg_peer_receive_bytes_total', 'counter', 'Bytes received from the peer, as wg show reports them.', l, p.rxBytes);
     set.add('gridwire_wg_peer_transmit_bytes_total', 'counter', 'Bytes sent to the peer, as wg show reports them.', l, p.txBytes);
+    set.add('gridwire_wg_peer_receive_packets_total', 'counter', 'Data packets received from the peer: authenticated transport messages carrying an inner packet (keepalives and handshake messages are not counted here; their bytes are).', l, p.rxPackets);
+    set.add('gridwire_wg_peer_transmit_packets_total', 'counter', 'Data packets sent to the peer: transport messages carrying an inner packet (keepalives and handshake messages are not counted here; their bytes are).', l, p.txPackets);
+    set.add('gridwire_wg_peer_receive_keepalives_total', 'counter', 'Authenticated keepalives (transport messages with no inner packet) received from the peer.', l, p.rxKeepalives);
+    set.add('gridwire_wg_peer_transmit_keepalives_total', 'counter', 'Keepalives (transport messages with no inner packet) sent to the peer.', l, p.txKeepalives);
     set.add('gridwire_wg_peer_handshakes_total', 'counter', 'Handshakes completed with the peer.', l, p.handshakes);
     set.add('gridwire_wg_peer_last_handshake_timestamp_seconds', 'gauge', 'Unix time of the latest completed handshake with the peer; 0 for never.', l, p.lastHandshake ? p.lastHandshake.getTime() / 1000 : 0);
   }

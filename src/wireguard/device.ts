@@ -34,8 +34,15 @@ export interface PeerStats {
   publicKey: string;
   endpoint: string | null;
   lastHandshake: Date | null;
+  /** Wire bytes of every message, handshakes included (as wg show reports them). */
   rxBytes: number;
   txBytes: number;
+  /** Data packets: transport messages carrying an inner IP packet. */
+  rxPackets: number;
+  txPackets: number;
+  /** Transport messages carrying no inner packet; in neither packet count. */
+  rxKeepalives: number;
+  txKeepalives: number;
   handshakes: number;
   persistentKeepalive: number;
   allowedIps: string[];
@@ -147,6 +154,10 @@ export class WireGuardDevice extends EventEmitter {
       lastHandshake: p.lastHandshakeSec ? new Date(p.lastHandshakeSec * 1000 + Math.floor(p.lastHandshakeNsec / 1e6)) : null,
       rxBytes: p.rxBytes,
       txBytes: p.txBytes,
+      rxPackets: p.rxPackets,
+      txPackets: p.txPackets,
+      rxKeepalives: p.rxKeepalives,
+      txKeepalives: p.txKeepalives,
       handshakes: p.handshakes,
       persistentKeepalive: p.persistentKeepalive,
       allowedIps: p.allowedIps.map(formatPrefix),

@@ -19,6 +19,9 @@ std::array<uint8_t, kKeyLen> key_of(const uint8_t k[kKeyLen]) {
   return a;
 }
 
+// A handshake message adds to bytes only (PeerStats).
+void count_handshake(TrafficCounters& c, size_t wire) { c.bytes.fetch_add(wire, std::memory_order_relaxed); }
+
 }  // namespace
 
 Device::Device(const DeviceConfig& cfg) : cfg_(cfg) {}
@@ -220,7 +223,7 @@ void Device::send_initiation(const PeerRef& peer, uint64_t now, bool retry, Sink
   }
   if (!ep.valid()) return drop(DropReason::kNoEndpoint);
   sink.send(peer.get(), ep, bytes(msg), sizeof msg);
-  peer->tx_bytes_.fetch_add(sizeof msg, std::memory_order_relaxed);
+  count_handshake(peer->tx_, sizeof msg);
 }
 
 // mac1 always; under load also mac2 (else answer with a cookie) and the per-source rate limit.
@@ -314,8 +317,8 @@ RxResult Device::receive_initiation(const Endpoint& src, const uint8_t* data, si
     t.timers_session_derived(now);
     t.timers_any_authenticated_packet_sent();
   }
-  peer->rx_bytes_.fetch_add(len, std::memory_order_relaxed);
-  peer->tx_bytes_.fetch_add(sizeof resp, std::memory_order_relaxed);
+  count_handshake(peer->rx_, len);
+  count_handshake(peer->tx_, sizeof resp);
   if (moved) sink.event(*peer, PeerEvent::kEndpointChanged);
   sink.send(peer.get(), src, bytes(resp), sizeof resp);
   return RxResult::kHandshake;
@@ -354,7 +357,7 @@ RxResult Device::receive_response(const Endpoint& src, const uint8_t* data, size
     t.timers_session_derived(now);
     complete_handshake_locked(*peer, now);
   }
-  peer->rx_bytes_.fetch_add(len, std::memory_order_relaxed);
+  count_handshake(peer->rx_, len);
   if (moved) sink.event(*peer, PeerEvent::kEndpointChanged);
   sink.event(*peer, PeerEvent::kHandshakeComplete);
   // Key confirmation: the responder may not send until it hears from us on the new session.
@@ -416,7 +419,9 @@ RxResult Device::receive_transport(const Endpoint& src, uint8_t* data, size_t le
     moved = update_endpoint_locked(peer, src);
     if (plain_len > 0) t.timers_data_received(now);
   }
-  peer.rx_bytes_.fetch_add(len, std::memory_order_relaxed);
+  Tally rx;
+  rx.transport(len);
+  peer.rx_.add(rx);
   if (moved) sink.event(peer, PeerEvent::kEndpointChanged);
   if (confirmed) {
     sink.event(peer, PeerEvent::kHandshakeComplete);
@@ -450,6 +455,7 @@ bool Device::flush_staged_locked(Peer& peer, const KeypairRef& k, uint64_t now, 
   if (!k->reserve_counters(n, cfg_.timers.reject_after_messages, &first)) return true;
   const Endpoint& ep = peer.endpoint_;
   bool data = false;
+  Tally tx;
   for (size_t i = 0; i < n; ++i) {
     StagedQueue::Slot& s = peer.staged_.front();
     size_t wire = seal_transport(*k, first + i, s.buf.data(), s.inner_len, s.buf.size(), cfg_.mtu);
@@ -459,11 +465,12 @@ bool Device::flush_staged_locked(Peer& peer, const KeypairRef& k, uint64_t now, 
       drop(DropReason::kNoEndpoint);
     } else {
       sink.send(&peer, ep, s.buf.data(), wire);
-      peer.tx_bytes_.fetch_add(wire, std::memory_order_relaxed);
+      tx.transport(wire);
     }
     data |= s.inner_len > 0;
     peer.staged_.pop();
   }
+  peer.tx_.add(tx);
   after_send_locked(peer, now, data);
   return peer.timers_.want_rekey_after_send(k.get(), now);
 }
@@ -523,7 +530,7 @@ size_t Device::encrypt(Peer& peer, Packet* pkts, size_t n, uint64_t now, Sink& s
     }
   }
 
-  size_t sent = 0;
+  Tally tx;
   for (size_t i = 0; k && i < n; ++i) {
     Packet& p = pkts[i];
     p.len = p.len + kTransportHeaderSize <= p.capacity
@@ -536,12 +543,12 @@ size_t Device::encrypt(Peer& peer, Packet* pkts, size_t n, uint64_t now, Sink& s
       p.len = 0;
     } else {
       sink.send(&peer, ep, p.data, p.len);
-      peer.tx_bytes_.fetch_add(p.len, std::memory_order_relaxed);
-      ++sent;
+      tx.transport(p.len);
     }
   }
+  peer.tx_.add(tx);
   if (want_initiation) send_initiation(peer.shared_from_this(), now, false, sink);
-  return sent;
+  return tx.packets + tx.keepalives;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -41,8 +41,12 @@ Peer::Peer(const uint8_t public_key[kKeyLen], const TimerConstants& timers) : ti
 
 PeerStats Peer::stats() const {
   PeerStats s;
-  s.rx_bytes = rx_bytes_.load(std::memory_order_relaxed);
-  s.tx_bytes = tx_bytes_.load(std::memory_order_relaxed);
+  s.rx_bytes = rx_.bytes.load(std::memory_order_relaxed);
+  s.tx_bytes = tx_.bytes.load(std::memory_order_relaxed);
+  s.rx_packets = rx_.packets.load(std::memory_order_relaxed);
+  s.tx_packets = tx_.packets.load(std::memory_order_relaxed);
+  s.rx_keepalives = rx_.keepalives.load(std::memory_order_relaxed);
+  s.tx_keepalives = tx_.keepalives.load(std::memory_order_relaxed);
   s.last_handshake_unix_ns = last_handshake_unix_ns_.load(std::memory_order_relaxed);
   s.handshakes_completed = handshakes_completed_.load(std::memory_order_relaxed);
   return s;

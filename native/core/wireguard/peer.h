@@ -7,7 +7,7 @@
 //                  so the data path never takes it.
 //   state_mu_      keypair slots, timers, staged packets, endpoint. Short critical sections; the data path
 //                  takes it once per batch.
-// Counters are atomics and need no lock.
+// Counters are relaxed atomics and need no lock: the rx loop adds to rx_, the tx loop to tx_.
 #pragma once
 
 #include <atomic>
@@ -24,11 +24,42 @@
 
 namespace gw::wg {
 
+// Bytes are every message's wire length, handshake messages included (what wg show reports). Packets are
+// transport messages that carry an inner IP packet; keepalives (transport messages carrying none) are
+// counted apart, and handshake messages in neither. Received messages count once authenticated; sent ones
+// once handed to the socket.
 struct PeerStats {
   uint64_t rx_bytes = 0;
   uint64_t tx_bytes = 0;
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+  uint64_t rx_keepalives = 0;
+  uint64_t tx_keepalives = 0;
   uint64_t last_handshake_unix_ns = 0;  // 0 = never
   uint64_t handshakes_completed = 0;
+};
+
+// What one or more transport messages add to a direction's counters, summed on the stack so a batch costs
+// one atomic add per counter.
+struct Tally {
+  uint64_t bytes = 0, packets = 0, keepalives = 0;
+  void transport(size_t wire) {
+    bytes += wire;
+    ++(wire == kTransportMinSize ? keepalives : packets);
+  }
+};
+
+// One direction's counters, adjacent: a message's bytes and its packet or keepalive count share a cache line
+// unless the allocation happens to split them.
+struct TrafficCounters {
+  std::atomic<uint64_t> bytes{0}, packets{0}, keepalives{0};
+  // Inline, as it runs per received datagram. Zeros are skipped: even an atomic add of zero takes the
+  // cache line from the other thread.
+  void add(const Tally& t) {
+    if (t.bytes) bytes.fetch_add(t.bytes, std::memory_order_relaxed);
+    if (t.packets) packets.fetch_add(t.packets, std::memory_order_relaxed);
+    if (t.keepalives) keepalives.fetch_add(t.keepalives, std::memory_order_relaxed);
+  }
 };
 
 // Packets waiting for a session, FIFO, oldest dropped when full. Each slot keeps its buffer between uses and
@@ -87,8 +118,8 @@ class Peer : public std::enable_shared_from_this<Peer> {
   Endpoint endpoint_;
 
   std::atomic<bool> removed_{false};
-  std::atomic<uint64_t> rx_bytes_{0};
-  std::atomic<uint64_t> tx_bytes_{0};
+  TrafficCounters rx_;
+  TrafficCounters tx_;
   std::atomic<uint64_t> last_handshake_unix_ns_{0};
   std::atomic<uint64_t> handshakes_completed_{0};
 };
