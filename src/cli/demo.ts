@@ -38,7 +38,10 @@ interface Node {
 
 const PLANETARY_PORT = 7000;
 
-const step = (n: number, total: number, what: string) => process.stderr.write(`[${n}/${total}] ${what}\n`);
+const started = Date.now();
+// With the time so far: on a busy machine the overlay's first lookup can take a while, and this shows where.
+const step = (n: number, total: number, what: string) =>
+  process.stderr.write(`[${n}/${total}] ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
 
 function selfCheck(): string {
   const key = native.crypto.randomBytes(32);
