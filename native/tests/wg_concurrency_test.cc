@@ -67,10 +67,12 @@ TEST(concurrency_tx_rx_timer_threads) {
   });
   std::thread timer_thread([&] {
     while (!stop.load()) {
-      clock.fetch_add(50 * kMillisecond);
+      clock.fetch_add(10 * kMillisecond);
       a.dev->tick(clock.load(), timer_a);
       b.dev->tick(clock.load(), timer_b);
-      // 50 ms of protocol time per real millisecond: retransmits every ~100 ms, far slower than RX.
+      // 10 ms of protocol time per real millisecond: retransmits every ~0.5 s, far slower than RX, and
+      // REKEY_ATTEMPT_TIME (90 s) is 9 s of real time, beyond wait_for's 5 s. At 50 ms per ms, a CI run
+      // whose RX thread was starved for 1.8 s saw the handshake give up with nothing left to restart it.
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
