@@ -1,30 +1,14 @@
 // `gridwire down <file.conf | ifname>`: deletes the interface. The daemon exits when its TUN is
 // deleted and removes its UAPI socket; routes and addresses go with the interface.
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, type Command } from './command.js';
+import { run } from '../net/exec.js';
 import { confLocation } from '../wireguard/conf.js';
 import { socketPath } from '../wireguard/uapi-server.js';
 import { uapiProbe } from '../wireguard/uapi-client.js';
 
 const EXIT_WAIT_MS = 5000;
-
-/** Runs a command quietly; rejects with its first line of stderr. */
-export function exec(argv: readonly string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(argv[0]!, argv.slice(1), (err, stdout, stderr) => {
-      if (err) reject(new Error(`'${argv.join(' ')}' failed: ${stderr.trim().split('\n')[0] || err.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-/** Runs a command that changes the system, announcing it on stderr as wg-quick does. */
-export function run(argv: readonly string[]): Promise<string> {
-  process.stderr.write(`[#] ${argv.join(' ')}\n`);
-  return exec(argv);
-}
 
 /** Deletes the interface and waits (bounded) for its daemon to remove the UAPI socket. */
 export async function deleteInterface(ifname: string): Promise<void> {

@@ -1,7 +1,7 @@
 // One WireGuard interface of a node: the device with its TUN, the UAPI socket `wg` talks to, then
 // addresses (with the zos 100.64.A.B/16), MTU, and routes (the network's /16, static peers' allowed
 // IPs as wg-quick routes them). Fails whole: nothing is left behind when a step goes wrong.
-import { exec } from '../cli/down.js';
+import { exec } from '../net/exec.js';
 import type { Keystore } from '../keystore/index.js';
 import { WireGuardDevice } from '../wireguard/device.js';
 import { UapiServer } from '../wireguard/uapi-server.js';

@@ -1,5 +1,5 @@
 // The ip(8) steps that put an interface on the host: addresses, MTU and up, routes.
-import { exec } from '../cli/down.js';
+import { exec } from '../net/exec.js';
 import type { Table } from '../wireguard/conf.js';
 
 export const family = (addr: string) => (addr.includes(':') ? '-6' : '-4');

@@ -1,6 +1,6 @@
 // `gridwire status` as a person reads it: one aligned table per kind of thing, times and sizes worded as
 // `wg show` words them (its own functions, without the colour codes).
-import { ago, bytes, prettyTime } from '../cli/show.js';
+import { ago, bytes, prettyTime } from '../wireguard/show-format.js';
 import type { StatusReport } from './status.js';
 
 const plain = (text: string) => text.replace(/\x1b\[[^m]*m/g, '');
