@@ -27,6 +27,12 @@ constexpr size_t kScratchExtra = 64;  // transport header, tag and padding on to
 constexpr size_t kScratchSlabs = 16;  // copies per flush; more just flush earlier
 constexpr size_t kSinkBatch = 256;    // datagrams per sendmmsg flush, packets per TUN write flush
 constexpr size_t kTxSegs = 256;       // TX with TUN offload: segments of split super-packets per batch
+// The TUN moves to the transmit loop when one read of it brings this many packets, and back to the
+// receive loop after kQuietMs without any or kLightDrains light reads in a row.
+constexpr size_t kBusyPackets = 8;
+constexpr int kQuietMs = 5;
+constexpr int kLightDrains = 64;
+constexpr uint64_t kStopToken = 2, kTunToken = 3;  // poller tokens; 0 and 1 are the v4 and v6 sockets
 
 // Data-path switches, read once at start: GRIDWIRE_TUN_OFFLOAD, GRIDWIRE_UDP_GSO, GRIDWIRE_UDP_GRO,
 // GRIDWIRE_UDP_MMSG, GRIDWIRE_RX_ANSWERS ("0" = off; default on). They exist so the bench can show what each mechanism buys.
@@ -226,6 +232,7 @@ int WgEngine::start(const EngineOptions& options, std::string* err) {
     cfg.mtu = options.mtu;
     cfg.vnet_hdr = cfg.offload = env_switch("GRIDWIRE_TUN_OFFLOAD");
     rx_answers_ = env_switch("GRIDWIRE_RX_ANSWERS");
+    idle_loop_ = env_switch("GRIDWIRE_SHARED_LOOP");
     if (int rc = tun_.open(cfg); rc < 0) {
       *err = "cannot create TUN " + options.tun_name + ": " + std::strerror(-rc);
       return rc;
@@ -236,15 +243,24 @@ int WgEngine::start(const EngineOptions& options, std::string* err) {
     *err = std::string("eventfd: ") + std::strerror(errno);
     return -errno;
   }
-  start_loops();
+  if (!start_loops()) {
+    *err = std::string("cannot set up the data loops: ") + std::strerror(errno);
+    return -errno;
+  }
   return 0;
 }
 
-void WgEngine::start_loops() {
+bool WgEngine::start_loops() {
   uint64_t drain;
   while (read(stop_fd_, &drain, sizeof drain) > 0) {
   }
   running_ = true;
+  shared_loop_ = idle_loop_ && tun_.fd() >= 0 && bind_;
+  tun_to_tx_.store(!shared_loop_, std::memory_order_relaxed);
+  if (!open_pollers()) {
+    running_ = false;
+    return false;
+  }
   if (tun_.fd() >= 0) tx_ = std::thread(&WgEngine::tx_loop, this);
   if (bind_) rx_ = std::thread(&WgEngine::rx_loop, this);
   {
@@ -252,6 +268,7 @@ void WgEngine::start_loops() {
     hs_stop_ = false;
   }
   hs_ = std::thread(&WgEngine::handshake_loop, this);
+  return true;
 }
 
 void WgEngine::stop_loops() {
@@ -265,6 +282,8 @@ void WgEngine::stop_loops() {
   hs_cv_.notify_all();
   for (std::thread* t : {&tx_, &rx_, &hs_})
     if (t->joinable()) t->join();
+  tx_poller_.close();
+  rx_poller_.close();
 }
 
 void WgEngine::stop() {
@@ -283,6 +302,7 @@ struct WgEngine::TunReader {
   std::vector<io::Packet> segs;   // with it: segments of split super-packets
   std::unique_ptr<uint8_t[]> rbuf;
   size_t n = 0;
+  size_t read = 0;  // packets read since the owner last reset it
 
   explicit TunReader(bool vnet) {
     if (!vnet) {
@@ -303,6 +323,7 @@ bool WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSin
       io::IoResult res = tun_.read_batch(r.batch);
       if (res.status == io::IoStatus::kGone) return false;
       if (!r.batch.count) return true;
+      r.read += r.batch.count;
       process_tx_batch(r.pool, r.batch.pkts, r.batch.count, reader, sink);
     }
     return true;
@@ -332,30 +353,66 @@ bool WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSin
     const size_t k = io::vnet::gso_split(h, pkt, len, r.segs.data() + r.n, kTxSegs - r.n);
     if (k == 0) tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
     r.n += k;
+    r.read += k;
     if (r.n == kTxSegs) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
   }
 }
 
+bool WgEngine::open_pollers() {
+  if (tun_.fd() >= 0) {
+    if (tx_poller_.open() < 0 || tx_poller_.add(stop_fd_, EPOLLIN, kStopToken) < 0) return false;
+    if (!shared_loop_ && tx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) < 0) return false;
+  }
+  if (!bind_) return true;
+  if (rx_poller_.open() < 0 || rx_poller_.add(stop_fd_, EPOLLIN, kStopToken) < 0) return false;
+  io::UdpSocket* socks[2] = {&bind_->v4(), &bind_->v6()};
+  for (uint64_t i = 0; i < 2; i++)
+    if (socks[i]->is_open() && rx_poller_.add(socks[i]->fd(), EPOLLIN, i) < 0) return false;
+  return !shared_loop_ || rx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+}
+
+// Reads the TUN under the reader lock; the number of packets read, or -1 if the interface is gone.
+ssize_t WgEngine::read_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink) {
+  std::lock_guard<std::mutex> lock(tun_read_mu_);
+  r.read = 0;
+  return drain_tun(r, reader, sink) ? static_cast<ssize_t>(r.read) : -1;
+}
+
+// The TUN changes hands: `from` stops watching it, `to` is woken to start. Only the owner reads it, so
+// its readiness wakes one thread, never both.
+void WgEngine::hand_tun(io::Poller& from, io::Poller& to, bool to_tx) {
+  from.remove(tun_.fd());
+  tun_to_tx_.store(to_tx, std::memory_order_release);
+  to.wake();
+}
+
 void WgEngine::tx_loop() {
-  io::Poller poller;
-  if (poller.open() < 0 || poller.add(tun_.fd(), EPOLLIN, 0) < 0 || poller.add(stop_fd_, EPOLLIN, 1) < 0) return;
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   TunReader r(tun_.vnet_hdr());
   epoll_event ev[4];
+  bool mine = !shared_loop_;
+  int light = 0;  // consecutive drains below kBusyPackets
   while (running_) {
-    bool alive;
-    {
-      std::lock_guard<std::mutex> lock(tun_read_mu_);
+    if (!mine && tun_to_tx_.load(std::memory_order_acquire)) mine = tx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+    if (mine) {
       tx_idle_.store(false, std::memory_order_relaxed);
-      alive = drain_tun(r, reader, sink);
+      const ssize_t got = read_tun(r, reader, sink);
       tx_idle_.store(true, std::memory_order_release);
+      if (got < 0) {
+        post("interface-gone", nullptr, tun_.name());
+        return;
+      }
+      light = static_cast<size_t>(got) < kBusyPackets ? light + 1 : 0;
     }
-    if (!alive) {
-      post("interface-gone", nullptr, tun_.name());
-      return;
+    const int n = tx_poller_.wait(ev, 4, mine && shared_loop_ ? kQuietMs : -1);
+    // Quiet or light traffic: give the TUN back to the receive loop, which then sends replies and
+    // requests itself, one thread wake-up per packet instead of two.
+    if (mine && shared_loop_ && (n == 0 || light >= kLightDrains)) {
+      hand_tun(tx_poller_, rx_poller_, false);
+      mine = false;
+      light = 0;
     }
-    poller.wait(ev, 4, -1);
   }
 }
 
@@ -399,31 +456,44 @@ void WgEngine::process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, si
   sink.flush();
 }
 
+// The receive loop; while traffic from the TUN is light it also owns the TUN (see the header).
 void WgEngine::rx_loop() {
-  io::Poller poller;
-  if (poller.open() < 0 || poller.add(stop_fd_, EPOLLIN, 2) < 0) return;
   io::UdpSocket* socks[2] = {&bind_->v4(), &bind_->v6()};
-  for (int i = 0; i < 2; i++)
-    if (socks[i]->is_open() && poller.add(socks[i]->fd(), EPOLLIN, i) < 0) return;
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   io::PacketPool pool;
   pool.init(io::kBatchSize, kMaxPacket);
   io::Batch batch;
   std::unique_ptr<TunReader> replies;
-  if (tun_.fd() >= 0 && rx_answers_) replies = std::make_unique<TunReader>(tun_.vnet_hdr());
+  if (tun_.fd() >= 0 && (rx_answers_ || shared_loop_)) replies = std::make_unique<TunReader>(tun_.vnet_hdr());
+  bool mine = shared_loop_;  // the TUN is watched here
   epoll_event ev[4];
   while (running_) {
-    bool any = false;
-    for (io::UdpSocket* s : socks) {
-      if (!s->is_open()) continue;
+    const int n = rx_poller_.wait(ev, 4, -1);
+    bool tun_ready = false;
+    if (shared_loop_ && !mine && !tun_to_tx_.load(std::memory_order_acquire))
+      tun_ready = mine = rx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+    for (int i = 0; i < n && running_; i++) {
+      const uint64_t token = ev[i].data.u64;
+      if (token == kTunToken) tun_ready = true;
+      if (token > 1) continue;
+      // Level-triggered: one batch per readiness; a socket with more is reported again at once.
       pool.fill(batch);
-      s->recv_batch(batch);
-      if (!batch.count) continue;
-      any = true;
-      if (process_rx_batch(pool, batch, reader, sink) && replies) answer_from_rx(*replies, reader, sink);
+      socks[token]->recv_batch(batch);
+      if (!batch.count || !process_rx_batch(pool, batch, reader, sink) || !replies) continue;
+      if (mine)
+        tun_ready = true;
+      else if (rx_answers_)
+        answer_from_rx(*replies, reader, sink);
     }
-    if (!any) poller.wait(ev, 4, -1);
+    if (!mine || !tun_ready || !running_) continue;
+    const ssize_t got = read_tun(*replies, reader, sink);
+    // Heavy traffic from the TUN (or the interface gone, which the transmit loop reports): the
+    // transmit loop takes it, so encryption and decryption run on two cores.
+    if (got < 0 || static_cast<size_t>(got) >= kBusyPackets) {
+      hand_tun(rx_poller_, tx_poller_, true);
+      mine = false;
+    }
   }
 }
 
@@ -529,7 +599,7 @@ int WgEngine::rebind(const DeviceChange& change, std::string* err) {
   stop_loops();
   bind_ = std::move(fresh);
   fwmark_ = mark;
-  start_loops();
+  if (!start_loops()) post("error", nullptr, std::string("cannot restart the data loops: ") + std::strerror(errno));
   return 0;
 }
 

@@ -6,6 +6,12 @@
 //                              handshake messages: copied to the handshake queue
 //                   after a TUN write, while the tx loop sleeps: drains the TUN as the tx loop would
 //                   (the kernel's immediate answers leave without waking another thread)
+//
+// The TUN belongs to one loop at a time (GRIDWIRE_SHARED_LOOP, default on). While traffic is light the
+// rx loop owns it and is the only thread woken: a request leaves and its reply comes back through one
+// thread, so a round trip waits for one wake-up per engine and hop instead of two. When one read of
+// the TUN brings kBusyPackets, the tx loop takes the TUN and the two directions run in parallel; it
+// gives it back after a quiet spell.
 //   handshake loop  handshake queue ─▶ Device::receive (DH work, cookies under load); Device::tick
 //                   for retransmits, keepalives, rekeys and key zeroing; allowed-IPs reclamation
 //
@@ -30,6 +36,7 @@
 
 #include "../core/allowedips.h"
 #include "../core/wireguard/device.h"
+#include "../io/poller.h"
 #include "../io/tun.h"
 #include "../io/udp.h"
 
@@ -113,7 +120,8 @@ class WgEngine {
   class LoopSink;
   struct TunReader;
 
-  void start_loops();
+  bool start_loops();  // false (errno set) if the loops' pollers cannot be set up
+  bool open_pollers();
   void stop_loops();
   void tx_loop();
   void rx_loop();
@@ -124,6 +132,8 @@ class WgEngine {
   bool process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
   // Reads the TUN until it is empty, sending what it reads; false if the interface is gone.
   bool drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
+  ssize_t read_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
+  void hand_tun(io::Poller& from, io::Poller& to, bool to_tx);
   void answer_from_rx(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
   bool queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len);
   int rebind(const DeviceChange& change, std::string* err);
@@ -149,6 +159,10 @@ class WgEngine {
   std::mutex tun_read_mu_;          // one TUN reader at a time: the tx loop, or the rx loop answering
   std::atomic<bool> tx_idle_{false};  // the tx loop is (about to be) asleep in epoll
   bool rx_answers_ = true;          // GRIDWIRE_RX_ANSWERS
+  bool idle_loop_ = true;           // GRIDWIRE_SHARED_LOOP
+  bool shared_loop_ = false;        // idle_loop_, with both a TUN and sockets: the TUN can change hands
+  std::atomic<bool> tun_to_tx_{true};  // the TUN belongs to the tx loop (else to the rx loop)
+  io::Poller tx_poller_, rx_poller_;
 
   std::mutex hs_mu_;
   std::condition_variable hs_cv_;

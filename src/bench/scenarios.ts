@@ -223,6 +223,8 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguard('gridwire', 'gridwire', 'gw-no-udp-gso-gro', ['gridwire-wg'], { label: 'no UDP GSO/GRO', env: { GRIDWIRE_UDP_GSO: '0', GRIDWIRE_UDP_GRO: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-no-mmsg', ['gridwire-wg'], { label: 'one datagram per syscall (no recvmmsg/sendmmsg batching)', env: { GRIDWIRE_UDP_MMSG: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-no-rx-answers', ['gridwire-wg'], { label: 'replies wait for the tx loop (no answering from the rx loop)', env: { GRIDWIRE_RX_ANSWERS: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-no-shared-loop', ['gridwire-wg'], { label: 'the TUN always read by the tx loop (no shared loop while traffic is light)', env: { GRIDWIRE_SHARED_LOOP: '0' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-evp-aead', ['gridwire-wg'], { label: 'ChaCha20-Poly1305 through EVP', env: { GRIDWIRE_AEAD: 'evp' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
 ];
 

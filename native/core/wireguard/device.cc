@@ -440,7 +440,7 @@ RxResult Device::receive_transport(const Endpoint& src, uint8_t* data, size_t le
 void Device::after_send_locked(Peer& peer, uint64_t now, bool data) {
   peer.timers_.timers_any_authenticated_packet_traversal(now);
   peer.timers_.timers_any_authenticated_packet_sent();
-  if (data) peer.timers_.timers_data_sent(now, cfg_.rng.u32());
+  if (data) peer.timers_.timers_data_sent(now, cfg_.rng.jitter());
 }
 
 void Device::stage_locked(Peer& peer, const uint8_t* packet, size_t len) {
