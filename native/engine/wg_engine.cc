@@ -382,6 +382,7 @@ ssize_t WgEngine::read_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopS
 // its readiness wakes one thread, never both.
 void WgEngine::hand_tun(io::Poller& from, io::Poller& to, bool to_tx) {
   from.remove(tun_.fd());
+  (to_tx ? tun_handoffs_to_tx_ : tun_handoffs_to_rx_).fetch_add(1, std::memory_order_relaxed);
   tun_to_tx_.store(to_tx, std::memory_order_release);
   to.wake();
 }
@@ -772,6 +773,8 @@ std::vector<std::pair<std::string, uint64_t>> WgEngine::counters() const {
   out.emplace_back("tun_write_errors", tun_write_errors_.load());
   out.emplace_back("tun_read_invalid", tun_read_invalid_.load());
   out.emplace_back("delivered_without_tun", delivered_without_tun_.load());
+  out.emplace_back("tun_handoffs_to_tx", tun_handoffs_to_tx_.load());
+  out.emplace_back("tun_handoffs_to_rx", tun_handoffs_to_rx_.load());
   return out;
 }
 

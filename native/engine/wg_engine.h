@@ -174,6 +174,7 @@ class WgEngine {
   std::atomic<uint64_t> tun_read_invalid_{0};  // TUN reads with a virtio header we cannot split
   std::atomic<uint64_t> no_route_{0};
   std::atomic<uint64_t> delivered_without_tun_{0};
+  std::atomic<uint64_t> tun_handoffs_to_tx_{0}, tun_handoffs_to_rx_{0};
 };
 
 }  // namespace gw::engine

@@ -551,6 +551,37 @@ describe('gridwire device ↔ wireguard-go 0.0.20231211 (drop counters)', { time
     }
   });
 
+  test('the TUN changes hands: pings stay in the shared loop, a bulk send moves it to the tx loop, quiet gives it back', async (t) => {
+    const pair = await shared.get(t);
+    if (!pair || !requirePeer(t, ['iperf3'])) return;
+    const { a, b, lab } = pair;
+    const runner = a.runner!;
+    const handoffs = async () => {
+      const c = await runner.counters();
+      return { toTx: c['tun_handoffs_to_tx'] ?? NaN, toRx: c['tun_handoffs_to_rx'] ?? NaN };
+    };
+    await connect(pair, { initiator: 'a', outer: 4 });
+    const h0 = await handoffs();
+    await expectPing(a, b, 4, { count: 20, interval: 0.01 });
+    const h1 = await handoffs();
+    assert.deepEqual(h1, h0, 'one packet at a time must not move the TUN to the tx loop');
+    const server = await startIperfServer(lab, b.ns, b.addr(4));
+    try {
+      await iperf(lab, a.ns, b.addr(4), 1);
+    } finally {
+      await server.kill();
+    }
+    const h2 = await handoffs();
+    t.diagnostic(`hand-offs: before ${JSON.stringify(h0)}, after pings ${JSON.stringify(h1)}, after iperf3 ${JSON.stringify(h2)}`);
+    assert.ok(h2.toTx > h1.toTx, `a bulk send from a's TUN must move it to the tx loop: ${JSON.stringify(h2)}`);
+    await lab.waitFor(async () => {
+      const h = await handoffs();
+      return h.toRx === h.toTx;
+    }, 5_000, 'the TUN back in the shared loop once traffic stops');
+    await expectPing(a, b, 4, { count: 3 });
+    await expectPing(b, a, 4, { count: 3 });
+  });
+
   test('an initiation flood with valid mac1 draws cookie replies; the real peer still gets its handshake', async (t) => {
     const pair = await shared.get(t);
     if (!pair) return;
