@@ -170,6 +170,8 @@ class PlanetaryEngine {
   bool direct_write_ = true;
   bool send_first_ = true;
   bool short_reads_ = true;
+  bool tun_answers_ = true;
+  bool wrote_tun_ = false;  // this round wrote to the TUN: the kernel's answer may already wait there
 
   int epfd_ = -1;
   int wake_fd_ = -1;

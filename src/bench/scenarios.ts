@@ -227,6 +227,7 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguard('gridwire', 'gridwire', 'gw-no-rx-answers', ['gridwire-wg'], { label: 'replies wait for the tx loop (no answering from the rx loop)', env: { GRIDWIRE_RX_ANSWERS: '0' }, handshakes: false }),
   planetary('gridwire', 'gwp-no-send-first', ['gridwire-planetary'], { label: 'a lone TUN packet waits for the end of the read batch', env: { GRIDWIRE_PLANETARY_SEND_FIRST: '0' } }),
   planetary('gridwire', 'gwp-no-short-reads', ['gridwire-planetary'], { label: 'link reads go on until EAGAIN', env: { GRIDWIRE_PLANETARY_SHORT_READS: '0' } }),
+  planetary('gridwire', 'gwp-no-tun-answers', ['gridwire-planetary'], { label: 'what the kernel answers on the TUN waits for the next epoll round', env: { GRIDWIRE_PLANETARY_TUN_ANSWERS: '0' } }),
   planetary('gridwire', 'gwp-openssl-poly1305', ['gridwire-planetary'], { label: 'every Poly1305 through OpenSSL (no short-message path)', env: { GRIDWIRE_POLY1305: 'openssl' } }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
 ];
