@@ -10,7 +10,8 @@
       "native/crypto/hash.cc",
       "native/crypto/curve.cc",
       "native/crypto/secretbox.cc",
-      "native/crypto/arx_simd.cc"
+      "native/crypto/arx_simd.cc",
+      "native/crypto/poly1305.cc"
     ],
     "wireguard_sources": [
       "native/core/allowedips.cc",

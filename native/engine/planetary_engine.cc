@@ -50,8 +50,9 @@ std::string dial_error(const std::string& sintf, int err) {
   return std::string("connect: ") + std::strerror(-err);
 }
 
-// Data-path switches, read once per engine: GRIDWIRE_PLANETARY_DIRECT_WRITE, GRIDWIRE_PLANETARY_BIG_READS
-// ("0" = off; default on), so the bench can show what each buys.
+// Data-path switches, read once per engine: GRIDWIRE_PLANETARY_DIRECT_WRITE, GRIDWIRE_PLANETARY_BIG_READS,
+// GRIDWIRE_PLANETARY_SEND_FIRST, GRIDWIRE_PLANETARY_SHORT_READS, GRIDWIRE_PLANETARY_TUN_ANSWERS ("0" = off;
+// default on), so the bench can show what each buys.
 bool env_switch(const char* name) {
   const char* v = std::getenv(name);
   return !v || !*v || (std::strcmp(v, "0") != 0 && std::strcmp(v, "off") != 0 && std::strcmp(v, "false") != 0);
@@ -195,7 +196,9 @@ void PlanetaryEngine::PayloadGlue::send_message(const Key& dest, uint8_t* msg, s
 void PlanetaryEngine::PayloadGlue::lookup(const Key& partial) { e_.router_->lookup(partial, e_.now_, *e_.router_sink_); }
 
 void PlanetaryEngine::PayloadGlue::write_tun(const uint8_t* packet, size_t len) {
-  if (e_.tun_.fd() >= 0) (void)!::write(e_.tun_.fd(), packet, len);
+  if (e_.tun_.fd() < 0) return;
+  (void)!::write(e_.tun_.fd(), packet, len);
+  e_.wrote_tun_ = true;
 }
 
 void PlanetaryEngine::Conn::up(const Key& peer, uint8_t priority) {
@@ -255,6 +258,9 @@ int PlanetaryEngine::start(PlanetaryOptions options, std::string* err) {
   if (!options_.nodeinfo.empty()) payload_->set_nodeinfo(options_.nodeinfo);
   direct_write_ = env_switch("GRIDWIRE_PLANETARY_DIRECT_WRITE");
   rx_buf_.resize(env_switch("GRIDWIRE_PLANETARY_BIG_READS") ? kReadChunk : 64 * 1024);
+  send_first_ = env_switch("GRIDWIRE_PLANETARY_SEND_FIRST");
+  short_reads_ = env_switch("GRIDWIRE_PLANETARY_SHORT_READS");
+  tun_answers_ = env_switch("GRIDWIRE_PLANETARY_TUN_ANSWERS");
   router_sink_ = std::make_unique<RouterGlue>(*this);
   session_sink_ = std::make_unique<SessionGlue>(*this);
   payload_sink_ = std::make_unique<PayloadGlue>(*this);
@@ -354,8 +360,12 @@ void PlanetaryEngine::loop() {
     int n = epoll_wait(epfd_, events, 64, timeout);
     now_ = now();
     for (int i = 0; i < n; i++) handle_event(events[i].data.u64, events[i].events);
+    // The kernel answers much of what we write to the TUN (an echo reply, a TCP ACK) inside that write:
+    // reading it now, before timers and the next wait, sends it on sooner and spares the wait a round.
+    if (wrote_tun_ && tun_answers_) read_tun();
+    wrote_tun_ = false;
     run_timers();
-    for (auto& [id, c] : conns_) flush(*c);
+    flush_all();
     sweep();
   }
 }
@@ -381,7 +391,14 @@ void PlanetaryEngine::read_tun() {
       return;
     }
     payload_->from_tun(pkt, static_cast<size_t>(n), now_, *payload_sink_);
+    // A lone packet (a ping, a request) leaves before we look for more; the ones after it in the same
+    // wake-up are still gathered into one write per link.
+    if (i == 0 && send_first_) flush_all();
   }
+}
+
+void PlanetaryEngine::flush_all() {
+  for (auto& [id, c] : conns_) flush(*c);
 }
 
 PlanetaryEngine::Conn* PlanetaryEngine::add_conn(int fd, bool inbound, const PlanetaryLinkSpec& spec,
@@ -498,6 +515,10 @@ bool PlanetaryEngine::pump_reads(Conn& c) {
       if (!c.dead) kill(c, "link closed");
       return false;
     }
+    // A short TCP read emptied the socket: asking again would only return EAGAIN. Whatever arrives
+    // meanwhile keeps the level-triggered socket readable for the next wait. (TLS may hold decrypted
+    // bytes the socket no longer shows, so it reads on.)
+    if (short_reads_ && !c.tls && got < cap) return true;
   }
 }
 

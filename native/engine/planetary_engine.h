@@ -145,6 +145,7 @@ class PlanetaryEngine {
   void start_link(Conn& c);
   bool pump_reads(Conn& c);
   void flush(Conn& c);
+  void flush_all();
   void kill(Conn& c, const std::string& reason);
   void sweep();
   void run_timers();
@@ -167,6 +168,10 @@ class PlanetaryEngine {
   std::vector<uint8_t> tun_buf_;
   std::vector<uint8_t> rx_buf_;  // socket reads, shared by every connection
   bool direct_write_ = true;
+  bool send_first_ = true;
+  bool short_reads_ = true;
+  bool tun_answers_ = true;
+  bool wrote_tun_ = false;  // this round wrote to the TUN: the kernel's answer may already wait there
 
   int epfd_ = -1;
   int wake_fd_ = -1;

@@ -162,13 +162,15 @@ function wireguard(a: WgImpl, b: WgImpl, id: string, anchors: string[], variant?
 
 type PlanetaryImpl = 'gridwire' | 'yggdrasil-0.5';
 
-function planetary(impl: PlanetaryImpl, id: string, anchors: string[]): Scenario {
+function planetary(impl: PlanetaryImpl, id: string, anchors: string[], variant?: Omit<Variant, 'handshakes'>): Scenario {
+  const env = variant?.env ?? {};
   return {
     id,
-    label: impl === 'gridwire' ? 'gridwire planetary ↔ itself' : 'yggdrasil 0.5.12 ↔ itself',
+    label: (impl === 'gridwire' ? 'gridwire planetary ↔ itself' : 'yggdrasil 0.5.12 ↔ itself') + (variant ? `, ${variant.label}` : ''),
     kind: 'planetary',
     anchors,
     handshakes: false,
+    ...(variant && { variant: true }),
     missing: () => (impl === 'gridwire' ? [] : missingPeers(['yggdrasil-0.5'])),
     async up({ lab, dir, tag }, index) {
       const ifs = { a: `${tag}y${index}a`, b: `${tag}y${index}b` };
@@ -183,7 +185,7 @@ function planetary(impl: PlanetaryImpl, id: string, anchors: string[]): Scenario
         writeFileSync(files[side], formatPlanetaryConfig(mine, 'json'));
       }
       const argv = (f: string) => (impl === 'gridwire' ? [process.execPath, CLI, 'planetary', '-useconffile', f, '-loglevel', 'error'] : [peerPath(impl), '-useconffile', f, '-loglevel', 'error']);
-      const procs = [lab.spawn('b', argv(files.b)), lab.spawn('a', argv(files.a))];
+      const procs = [lab.spawn('b', argv(files.b), { env }), lab.spawn('a', argv(files.a), { env })];
       const down = () => stop(lab, procs, [['a', ifs.a], ['b', ifs.b]]);
       try {
         const died = Promise.race(procs.map((p) => started(p, impl)));
@@ -225,6 +227,10 @@ export const SCENARIOS: readonly Scenario[] = [
   wireguard('gridwire', 'gridwire', 'gw-no-rx-answers', ['gridwire-wg'], { label: 'replies wait for the tx loop (no answering from the rx loop)', env: { GRIDWIRE_RX_ANSWERS: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-no-shared-loop', ['gridwire-wg'], { label: 'the TUN always read by the tx loop (no shared loop while traffic is light)', env: { GRIDWIRE_SHARED_LOOP: '0' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-evp-aead', ['gridwire-wg'], { label: 'ChaCha20-Poly1305 through EVP', env: { GRIDWIRE_AEAD: 'evp' }, handshakes: false }),
+  planetary('gridwire', 'gwp-no-send-first', ['gridwire-planetary'], { label: 'a lone TUN packet waits for the end of the read batch', env: { GRIDWIRE_PLANETARY_SEND_FIRST: '0' } }),
+  planetary('gridwire', 'gwp-no-short-reads', ['gridwire-planetary'], { label: 'link reads go on until EAGAIN', env: { GRIDWIRE_PLANETARY_SHORT_READS: '0' } }),
+  planetary('gridwire', 'gwp-no-tun-answers', ['gridwire-planetary'], { label: 'what the kernel answers on the TUN waits for the next epoll round', env: { GRIDWIRE_PLANETARY_TUN_ANSWERS: '0' } }),
+  planetary('gridwire', 'gwp-openssl-poly1305', ['gridwire-planetary'], { label: 'every Poly1305 through OpenSSL (no short-message path)', env: { GRIDWIRE_POLY1305: 'openssl' } }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
 ];
 
