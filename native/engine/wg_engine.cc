@@ -393,9 +393,14 @@ void WgEngine::tx_loop() {
   TunReader r(tun_.vnet_hdr());
   epoll_event ev[4];
   bool mine = !shared_loop_;
-  int light = 0;  // consecutive drains below kBusyPackets
+  bool watched = mine;  // the TUN is in this loop's epoll set (open_pollers put it there unless shared)
+  int light = 0;        // consecutive drains below kBusyPackets
   while (running_) {
-    if (!mine && tun_to_tx_.load(std::memory_order_acquire)) mine = tx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+    if (!mine && tun_to_tx_.load(std::memory_order_acquire)) {
+      mine = true;
+      // If epoll cannot take it (out of memory), the TUN is kept and read every millisecond instead.
+      watched = tx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+    }
     if (mine) {
       tx_idle_.store(false, std::memory_order_relaxed);
       const ssize_t got = read_tun(r, reader, sink);
@@ -406,12 +411,12 @@ void WgEngine::tx_loop() {
       }
       light = static_cast<size_t>(got) < kBusyPackets ? light + 1 : 0;
     }
-    const int n = tx_poller_.wait(ev, 4, mine && shared_loop_ ? kQuietMs : -1);
+    const int n = tx_poller_.wait(ev, 4, mine && !watched ? 1 : mine && shared_loop_ ? kQuietMs : -1);
     // Quiet or light traffic: give the TUN back to the receive loop, which then sends replies and
     // requests itself, one thread wake-up per packet instead of two.
-    if (mine && shared_loop_ && (n == 0 || light >= kLightDrains)) {
+    if (mine && watched && shared_loop_ && (n == 0 || light >= kLightDrains)) {
       hand_tun(tx_poller_, rx_poller_, false);
-      mine = false;
+      mine = watched = false;
       light = 0;
     }
   }
@@ -472,8 +477,10 @@ void WgEngine::rx_loop() {
   while (running_) {
     const int n = rx_poller_.wait(ev, 4, -1);
     bool tun_ready = false;
-    if (shared_loop_ && !mine && !tun_to_tx_.load(std::memory_order_acquire))
+    if (shared_loop_ && !mine && !tun_to_tx_.load(std::memory_order_acquire)) {
       tun_ready = mine = rx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+      if (!mine) hand_tun(rx_poller_, tx_poller_, true);  // epoll out of memory: the tx loop keeps it
+    }
     for (int i = 0; i < n && running_; i++) {
       const uint64_t token = ev[i].data.u64;
       if (token == kTunToken) tun_ready = true;
