@@ -2,11 +2,11 @@
 
 #include <openssl/evp.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "arx.h"
 #include "provider.h"
+#include "../util/env.h"
 
 // OpenSSL's own ChaCha20 and Poly1305 cores, which Node exports: sealing a small packet through EVP
 // costs more in parameter lookups (string compares) and re-initialisation than in the cipher itself,
@@ -31,9 +31,8 @@ constexpr size_t kPolyCtxMax = 512;
 // GRIDWIRE_AEAD=evp forces the EVP path (the bench's switch).
 bool direct_aead() {
   static const bool on = [] {
-    const char* v = std::getenv("GRIDWIRE_AEAD");
     return ChaCha20_ctr32 && Poly1305_ctx_size && Poly1305_Init && Poly1305_Update && Poly1305_Final &&
-           Poly1305_ctx_size() <= kPolyCtxMax && !(v && std::strcmp(v, "evp") == 0);
+           Poly1305_ctx_size() <= kPolyCtxMax && !env_is("GRIDWIRE_AEAD", "evp");
   }();
   return on;
 }

@@ -3,11 +3,11 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <memory>
 
 #include "hash.h"
+#include "../util/env.h"
 
 namespace gw::crypto {
 
@@ -44,8 +44,7 @@ namespace {
 // GRIDWIRE_X25519=evp forces the EVP path (the bench's switch, and the differential test's).
 bool direct_x25519() {
   static const bool on = [] {
-    const char* v = std::getenv("GRIDWIRE_X25519");
-    return ossl_x25519 && ossl_x25519_public_from_private && !(v && std::strcmp(v, "evp") == 0);
+    return ossl_x25519 && ossl_x25519_public_from_private && !env_is("GRIDWIRE_X25519", "evp");
   }();
   return on;
 }

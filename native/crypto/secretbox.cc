@@ -2,13 +2,13 @@
 
 #include <openssl/evp.h>
 
-#include <cstdlib>
 #include <cstring>
 
 #include "arx.h"
 #include "curve.h"
 #include "poly1305.h"
 #include "provider.h"
+#include "../util/env.h"
 
 namespace gw::crypto {
 
@@ -29,8 +29,7 @@ constexpr size_t kShortMac = 512;
 
 size_t short_mac_limit() {
   static const size_t limit = [] {
-    const char* v = std::getenv("GRIDWIRE_POLY1305");
-    return v && std::strcmp(v, "openssl") == 0 ? 0 : kShortMac;
+    return env_is("GRIDWIRE_POLY1305", "openssl") ? 0 : kShortMac;
   }();
   return limit;
 }

@@ -8,11 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 
 #include "../crypto/curve.h"
 #include "../io/tcp.h"
+#include "../util/env.h"
 
 namespace gw::engine {
 
@@ -48,14 +48,6 @@ std::string dial_error(const std::string& sintf, int err) {
   if (!sintf.empty() && err == -ENETDOWN) return "interface " + q + " is not up";
   if (!sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
   return std::string("connect: ") + std::strerror(-err);
-}
-
-// Data-path switches, read once per engine: GRIDWIRE_PLANETARY_DIRECT_WRITE, GRIDWIRE_PLANETARY_BIG_READS,
-// GRIDWIRE_PLANETARY_SEND_FIRST, GRIDWIRE_PLANETARY_SHORT_READS, GRIDWIRE_PLANETARY_TUN_ANSWERS ("0" = off;
-// default on), so the bench can show what each buys.
-bool env_switch(const char* name) {
-  const char* v = std::getenv(name);
-  return !v || !*v || (std::strcmp(v, "0") != 0 && std::strcmp(v, "off") != 0 && std::strcmp(v, "false") != 0);
 }
 
 }  // namespace

@@ -2,18 +2,17 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
 #include "../crypto/curve.h"
 #include "../io/poller.h"
 #include "../io/vnet.h"
+#include "../util/env.h"
 
 namespace gw::engine {
 
@@ -32,15 +31,7 @@ constexpr size_t kTxSegs = 256;       // TX with TUN offload: segments of split 
 constexpr size_t kBusyPackets = 8;
 constexpr int kQuietMs = 5;
 constexpr int kLightDrains = 64;
-constexpr uint64_t kStopToken = 2, kTunToken = 3;  // poller tokens; 0 and 1 are the v4 and v6 sockets
-
-// Data-path switches, read once at start: GRIDWIRE_TUN_OFFLOAD, GRIDWIRE_UDP_GSO, GRIDWIRE_UDP_GRO,
-// GRIDWIRE_UDP_MMSG, GRIDWIRE_RX_ANSWERS ("0" = off; default on). They exist so the bench can show what each mechanism buys.
-bool env_switch(const char* name, bool dflt = true) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return dflt;
-  return std::strcmp(v, "0") != 0 && std::strcmp(v, "off") != 0 && std::strcmp(v, "false") != 0;
-}
+constexpr uint64_t kTunToken = 3;  // poller token; 0 and 1 are the v4 and v6 sockets
 
 wg::Endpoint to_core(const io::Endpoint& e) {
   wg::Endpoint out;
@@ -232,35 +223,28 @@ int WgEngine::start(const EngineOptions& options, std::string* err) {
     cfg.mtu = options.mtu;
     cfg.vnet_hdr = cfg.offload = env_switch("GRIDWIRE_TUN_OFFLOAD");
     rx_answers_ = env_switch("GRIDWIRE_RX_ANSWERS");
-    idle_loop_ = env_switch("GRIDWIRE_SHARED_LOOP");
+    shared_loop_on_ = env_switch("GRIDWIRE_SHARED_LOOP");
     if (int rc = tun_.open(cfg); rc < 0) {
       *err = "cannot create TUN " + options.tun_name + ": " + std::strerror(-rc);
       return rc;
     }
   }
-  stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (stop_fd_ < 0) {
-    *err = std::string("eventfd: ") + std::strerror(errno);
-    return -errno;
-  }
-  if (!start_loops()) {
-    *err = std::string("cannot set up the data loops: ") + std::strerror(errno);
-    return -errno;
+  if (int rc = start_loops(); rc < 0) {
+    *err = std::string("cannot set up the data loops: ") + std::strerror(-rc);
+    return rc;
   }
   return 0;
 }
 
-bool WgEngine::start_loops() {
-  uint64_t drain;
-  while (read(stop_fd_, &drain, sizeof drain) > 0) {
+int WgEngine::start_loops() {
+  shared_loop_ = shared_loop_on_ && tun_.fd() >= 0 && bind_;
+  tun_to_tx_.store(!shared_loop_, std::memory_order_relaxed);
+  if (int rc = open_pollers(); rc < 0) {
+    tx_poller_.close();
+    rx_poller_.close();
+    return rc;
   }
   running_ = true;
-  shared_loop_ = idle_loop_ && tun_.fd() >= 0 && bind_;
-  tun_to_tx_.store(!shared_loop_, std::memory_order_relaxed);
-  if (!open_pollers()) {
-    running_ = false;
-    return false;
-  }
   if (tun_.fd() >= 0) tx_ = std::thread(&WgEngine::tx_loop, this);
   if (bind_) rx_ = std::thread(&WgEngine::rx_loop, this);
   {
@@ -268,13 +252,13 @@ bool WgEngine::start_loops() {
     hs_stop_ = false;
   }
   hs_ = std::thread(&WgEngine::handshake_loop, this);
-  return true;
+  return 0;
 }
 
 void WgEngine::stop_loops() {
   if (!running_.exchange(false)) return;
-  uint64_t one = 1;
-  (void)!write(stop_fd_, &one, sizeof one);
+  tx_poller_.wake();
+  rx_poller_.wake();
   {
     std::lock_guard<std::mutex> lock(hs_mu_);
     hs_stop_ = true;
@@ -291,8 +275,6 @@ void WgEngine::stop() {
   stop_loops();
   if (bind_) bind_->close();
   tun_.close();
-  if (stop_fd_ >= 0) close(stop_fd_);
-  stop_fd_ = -1;
 }
 
 // What one thread needs to read the TUN and push what it reads through the transmit path.
@@ -302,7 +284,6 @@ struct WgEngine::TunReader {
   std::vector<io::Packet> segs;   // with it: segments of split super-packets
   std::unique_ptr<uint8_t[]> rbuf;
   size_t n = 0;
-  size_t read = 0;  // packets read since the owner last reset it
 
   explicit TunReader(bool vnet) {
     if (!vnet) {
@@ -316,17 +297,18 @@ struct WgEngine::TunReader {
   }
 };
 
-bool WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink) {
+ssize_t WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink) {
+  ssize_t read = 0;
   if (!tun_.vnet_hdr()) {
     while (running_) {
       r.pool.fill(r.batch);
       io::IoResult res = tun_.read_batch(r.batch);
-      if (res.status == io::IoStatus::kGone) return false;
-      if (!r.batch.count) return true;
-      r.read += r.batch.count;
+      if (res.status == io::IoStatus::kGone) return -1;
+      if (!r.batch.count) return read;
+      read += static_cast<ssize_t>(r.batch.count);
       process_tx_batch(r.pool, r.batch.pkts, r.batch.count, reader, sink);
     }
-    return true;
+    return read;
   }
   // Each read is one packet or one TCP super-packet (TSO) behind a virtio header: split it into
   // ordinary packets in the segment slabs, and encrypt and send once the batch is full or the TUN is drained.
@@ -335,8 +317,8 @@ bool WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSin
     const ssize_t got = running_ ? tun_.read_one(r.rbuf.get(), rcap) : -EAGAIN;
     if (got < 0) {
       if (r.n) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
-      if (got == -EAGAIN) return true;
-      if (got == -EBADFD || got == -EIO || got == -ENODEV) return false;
+      if (got == -EAGAIN) return read;
+      if (got == -EBADFD || got == -EIO || got == -ENODEV) return -1;
       continue;
     }
     if (static_cast<size_t>(got) <= io::kVnetHdrLen) continue;
@@ -353,29 +335,27 @@ bool WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSin
     const size_t k = io::vnet::gso_split(h, pkt, len, r.segs.data() + r.n, kTxSegs - r.n);
     if (k == 0) tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
     r.n += k;
-    r.read += k;
+    read += static_cast<ssize_t>(k);
     if (r.n == kTxSegs) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
   }
 }
 
-bool WgEngine::open_pollers() {
+int WgEngine::open_pollers() {
   if (tun_.fd() >= 0) {
-    if (tx_poller_.open() < 0 || tx_poller_.add(stop_fd_, EPOLLIN, kStopToken) < 0) return false;
-    if (!shared_loop_ && tx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) < 0) return false;
+    if (int rc = tx_poller_.open(); rc < 0) return rc;
+    if (int rc = shared_loop_ ? 0 : tx_poller_.add(tun_.fd(), EPOLLIN, kTunToken); rc < 0) return rc;
   }
-  if (!bind_) return true;
-  if (rx_poller_.open() < 0 || rx_poller_.add(stop_fd_, EPOLLIN, kStopToken) < 0) return false;
+  if (!bind_) return 0;
+  if (int rc = rx_poller_.open(); rc < 0) return rc;
   io::UdpSocket* socks[2] = {&bind_->v4(), &bind_->v6()};
   for (uint64_t i = 0; i < 2; i++)
-    if (socks[i]->is_open() && rx_poller_.add(socks[i]->fd(), EPOLLIN, i) < 0) return false;
-  return !shared_loop_ || rx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) == 0;
+    if (int rc = socks[i]->is_open() ? rx_poller_.add(socks[i]->fd(), EPOLLIN, i) : 0; rc < 0) return rc;
+  return shared_loop_ ? rx_poller_.add(tun_.fd(), EPOLLIN, kTunToken) : 0;
 }
 
-// Reads the TUN under the reader lock; the number of packets read, or -1 if the interface is gone.
 ssize_t WgEngine::read_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink) {
   std::lock_guard<std::mutex> lock(tun_read_mu_);
-  r.read = 0;
-  return drain_tun(r, reader, sink) ? static_cast<ssize_t>(r.read) : -1;
+  return drain_tun(r, reader, sink);
 }
 
 // The TUN changes hands: `from` stops watching it, `to` is woken to start. Only the owner reads it, so
@@ -569,10 +549,6 @@ void WgEngine::handshake_loop() {
       lock.lock();
     }
     lock.unlock();
-    sink.flush();
-    lock.lock();
-    lock.unlock();
-    sink.begin(nullptr);
     device_->tick(now(), sink);
     sink.flush();
     allowed_.reclaim();
@@ -607,7 +583,7 @@ int WgEngine::rebind(const DeviceChange& change, std::string* err) {
   stop_loops();
   bind_ = std::move(fresh);
   fwmark_ = mark;
-  if (!start_loops()) post("error", nullptr, std::string("cannot restart the data loops: ") + std::strerror(errno));
+  if (int rc = start_loops(); rc < 0) post("error", nullptr, std::string("cannot restart the data loops: ") + std::strerror(-rc));
   return 0;
 }
 
@@ -724,10 +700,8 @@ size_t build_ipv4_udp(const uint8_t src[4], const uint8_t dst[4], size_t payload
   const uint8_t ip[20] = {0x45, 0, uint8_t(len >> 8), uint8_t(len), 0, 0, 0, 0, 64, IPPROTO_UDP, 0, 0,
                           src[0], src[1], src[2], src[3], dst[0], dst[1], dst[2], dst[3]};
   std::memcpy(out, ip, sizeof ip);
-  uint32_t sum = 0;
-  for (size_t i = 0; i < 20; i += 2) sum += uint32_t(out[i]) << 8 | out[i + 1];
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  out[10] = uint8_t(~sum >> 8), out[11] = uint8_t(~sum);
+  const uint16_t sum = static_cast<uint16_t>(~io::vnet::csum_fold(io::vnet::csum_add(0, out, 20)));
+  std::memcpy(out + 10, &sum, sizeof sum);
   const uint8_t udp[8] = {0x9c, 0x40, 0, 9, uint8_t((8 + payload) >> 8), uint8_t(8 + payload), 0, 0};
   std::memcpy(out + 20, udp, sizeof udp);
   return len;

@@ -120,8 +120,8 @@ class WgEngine {
   class LoopSink;
   struct TunReader;
 
-  bool start_loops();  // false (errno set) if the loops' pollers cannot be set up
-  bool open_pollers();
+  int start_loops();  // 0, or -errno if the loops' pollers cannot be set up (nothing then runs)
+  int open_pollers();
   void stop_loops();
   void tx_loop();
   void rx_loop();
@@ -130,9 +130,9 @@ class WgEngine {
                         LoopSink& sink);
   // True if it wrote anything to the TUN.
   bool process_rx_batch(const io::PacketPool& pool, io::Batch& in, core::AllowedIps::Reader& reader, LoopSink& sink);
-  // Reads the TUN until it is empty, sending what it reads; false if the interface is gone.
-  bool drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
-  ssize_t read_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
+  // Reads the TUN until it is empty, sending what it reads: the packets read, or -1 if the interface is gone.
+  ssize_t drain_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
+  ssize_t read_tun(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);  // drain_tun under the reader lock
   void hand_tun(io::Poller& from, io::Poller& to, bool to_tx);
   void answer_from_rx(TunReader& r, core::AllowedIps::Reader& reader, LoopSink& sink);
   bool queue_handshake(const wg::Endpoint& src, const uint8_t* data, size_t len);
@@ -155,12 +155,11 @@ class WgEngine {
   mutable std::mutex config_mu_;
   std::atomic<bool> running_{false};
   std::thread tx_, rx_, hs_;
-  int stop_fd_ = -1;  // eventfd: wakes the tx/rx loops when stopping
   std::mutex tun_read_mu_;          // one TUN reader at a time: the tx loop, or the rx loop answering
   std::atomic<bool> tx_idle_{false};  // the tx loop is (about to be) asleep in epoll
   bool rx_answers_ = true;          // GRIDWIRE_RX_ANSWERS
-  bool idle_loop_ = true;           // GRIDWIRE_SHARED_LOOP
-  bool shared_loop_ = false;        // idle_loop_, with both a TUN and sockets: the TUN can change hands
+  bool shared_loop_on_ = true;      // GRIDWIRE_SHARED_LOOP
+  bool shared_loop_ = false;        // shared_loop_on_, with both a TUN and sockets: the TUN can change hands
   std::atomic<bool> tun_to_tx_{true};  // the TUN belongs to the tx loop (else to the rx loop)
   io::Poller tx_poller_, rx_poller_;
 
