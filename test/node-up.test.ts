@@ -2,7 +2,6 @@
 // WireGuard handshake and a ping, planetary peering pinned to the node's identity, then registry
 // changes that the running processes apply as differences while the unchanged session stays up.
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { encodeSs58, formatRegistry, type NodeRecord, type TwinRecord } from '..
 import { generatePlanetaryKey, planetaryPublicKey } from '../src/keys/index.js';
 import { Keystore } from '../src/keystore/index.js';
 import { identityWireGuardKey } from '../src/node/zos.js';
+import { adminRequest } from '../src/observe/admin-client.js';
 import { packageRoot } from '../src/package-root.js';
 import { requirePeer, withLab, type Lab } from './lib/netns.js';
 
@@ -39,22 +39,6 @@ function registry(members: Member[]): string {
 async function publish(path: string, members: Member[]): Promise<void> {
   await writeFile(`${path}.tmp`, registry(members));
   await rename(`${path}.tmp`, path);
-}
-
-function adminRequest(socket: string, request: string): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const s = connect(socket, () => s.write(JSON.stringify({ request })));
-    s.on('data', (d) => (text += d));
-    s.on('end', () => {
-      try {
-        resolve((JSON.parse(text) as { response: Record<string, unknown> }).response);
-      } catch (err) {
-        reject(err);
-      }
-    });
-    s.on('error', reject);
-  });
 }
 
 /** `wg show <iface> <what>` as key → value. */
@@ -133,7 +117,7 @@ test('gridwire up node.json: peers by node id from a registry, applied as differ
       // Planetary: a peers with node 2 at its public address, pinned to its identity key.
       await lab.waitFor(
         async () => {
-          const peers = ((await adminRequest(sockA, 'getpeers').catch(() => ({ peers: [] }))).peers ?? []) as Array<{ key?: string; up?: boolean }>;
+          const peers = ((await adminRequest(`unix://${sockA}`, 'getpeers').catch(() => ({ peers: [] }))).peers ?? []) as Array<{ key?: string; up?: boolean }>;
           return peers.some((p) => p.key === b.publicKey && p.up);
         },
         20_000,

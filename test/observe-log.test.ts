@@ -11,6 +11,7 @@ import { createLogger, LogOptionError, textLine } from '../src/observe/log.js';
 import { logDeviceEvents } from '../src/observe/wg-events.js';
 import { packageRoot } from '../src/package-root.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
+import { waitFor } from './lib/netns.js';
 
 const records = (path: string) =>
   readFileSync(path, 'utf8')
@@ -68,12 +69,10 @@ test('log: a real handshake and endpoint change are logged with the peer in wg f
   const stopA = logDeviceEvents(a, log, 'gwa');
   logDeviceEvents(b, log, 'gwb');
   a.setPeer({ publicKey: publicKey(kb), endpoint: `127.0.0.1:${b.listenPort}`, allowedIps: ['10.0.0.2/32'], persistentKeepalive: 1 });
-  const end = Date.now() + 10_000;
   const wanted = (r: Record<string, unknown>) => r['interface'] === 'gwb' && r['event'] === 'endpoint_change';
-  while (!records(path).some(wanted) || !records(path).some((r) => r['interface'] === 'gwa' && r['event'] === 'handshake')) {
-    assert.ok(Date.now() < end, `no handshake/endpoint records: ${readFileSync(path, 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitFor(() => records(path).some(wanted) && records(path).some((r) => r['interface'] === 'gwa' && r['event'] === 'handshake'), 10_000, 'handshake and endpoint records').catch((err: Error) => {
+    assert.fail(`${err.message}: ${readFileSync(path, 'utf8')}`);
+  });
   const got = records(path);
   const hs = got.find((r) => r['interface'] === 'gwa' && r['event'] === 'handshake')!;
   assert.equal(hs['msg'], 'handshake completed');

@@ -10,7 +10,7 @@ import { generatePrivateKey, publicKey } from '../keys/index.js';
 import { floodKeys, handshakeFlood } from './flood.js';
 import { loadAverage, nonMainThreadCpuSeconds } from './proc.js';
 import { Progress } from './progress.js';
-import { machineInfo, type BenchReport } from './report.js';
+import { engineSwitches, machineInfo, type BenchReport } from './report.js';
 
 export interface DataPlaneRow {
   measurement: string;
@@ -31,7 +31,8 @@ const SRC = Uint8Array.of(10, 0, 0, 1);
 const DST = Uint8Array.of(10, 0, 0, 2);
 const FLOOD_KEYS = 512;
 const MTU = 1420;
-const settle = () => new Promise((r) => setTimeout(r, 150));
+const SETTLE_MS = 150;
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 /** An engine without a TUN on an ephemeral loopback port, with `peers` configured. */
 function engine(privateKey: Uint8Array, peers: Parameters<NativeWgEngine['configure']>[0]['peers'] = []): NativeWgEngine {
@@ -67,7 +68,7 @@ async function transmitReceive(payload: number, seconds: number): Promise<DataPl
     const [n0, cpu0, t0] = [delivered(), nonMainThreadCpuSeconds(), performance.now()];
     const sent = await a.inject(SRC, DST, payload, seconds);
     await settle();
-    const [n, cpu, elapsed] = [delivered() - n0, nonMainThreadCpuSeconds() - cpu0, (performance.now() - t0) / 1000 - 0.15];
+    const [n, cpu, elapsed] = [delivered() - n0, nonMainThreadCpuSeconds() - cpu0, (performance.now() - t0 - SETTLE_MS) / 1000];
     const perCore = n / cpu;
     return {
       measurement: `a → b, ${payload + 28}-byte IPv4/UDP packets (encrypt, loopback UDP, decrypt)`,
@@ -150,7 +151,7 @@ export async function runNoTun(seconds: number, repeat = 1): Promise<BenchReport
       duration: `${seconds} s per measurement`,
       rounds: `${repeat} (each row is the round with the median per-core figure)`,
       transport: 'loopback UDP between two engines without a TUN in this process; a synthetic initiator for handshakes',
-      'engine switches': Object.entries(process.env).filter(([k]) => k.startsWith('GRIDWIRE_')).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults',
+      'engine switches': engineSwitches(),
     },
     scenarios: [],
     ratios: [],

@@ -98,6 +98,11 @@ export const COLUMNS: readonly Column[] = [
 
 const TCP_KEYS: MetricKey[] = ['tcp1Forward', 'tcp1Reverse', 'tcp4Forward', 'tcp4Reverse'];
 
+/** The GRIDWIRE_* engine switches this run was started with, as the report's settings show them. */
+export function engineSwitches(): string {
+  return Object.entries(process.env).filter(([k]) => k.startsWith('GRIDWIRE_')).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults';
+}
+
 export function machineInfo(load1Before: number, load1After: number): BenchReport['machine'] {
   return {
     cpu: cpus()[0]?.model ?? 'unknown',

@@ -13,7 +13,7 @@ import { floodKeys, type FloodResult } from './flood.js';
 import { ping, tcp, udp64 } from './measure.js';
 import { cpuSeconds, loadAverage, peakRss } from './proc.js';
 import { Progress } from './progress.js';
-import { machineInfo, ratios, summarize, targets, type BenchReport, type Metrics, type ScenarioResult } from './report.js';
+import { engineSwitches, machineInfo, ratios, summarize, targets, type BenchReport, type Metrics, type ScenarioResult } from './report.js';
 import { SCENARIOS, underlay, WG_MTU, type Scenario, type Tunnel } from './scenarios.js';
 
 const UAPI_DIR = '/var/run/wireguard';
@@ -127,7 +127,7 @@ export async function runNetns(opts: NetnsOptions): Promise<BenchReport> {
       rounds: `${opts.repeat} (figures are medians over the rounds; ratios are medians of per-round ratios)`,
       'tunnel MTU': `WireGuard ${WG_MTU}, planetary 65535 (yggdrasil's default)`,
       pings: `${pingCount} at 5 ms`,
-      'engine switches': Object.entries(process.env).filter(([k]) => k.startsWith('GRIDWIRE_')).map(([k, v]) => `${k}=${v}`).join(' ') || 'defaults',
+      'engine switches': engineSwitches(),
     },
     scenarios: results,
     ratios: rs,

@@ -5,7 +5,7 @@ import { CliError, type Command } from './command.js';
 import { encodeKey, publicKey } from '../keys/index.js';
 import type { DeviceState, PeerState } from '../wireguard/uapi.js';
 import { uapiGet, uapiInterfaces } from '../wireguard/uapi-client.js';
-import { BOLD, CYAN, GREEN, RESET, YELLOW, ago, bytes, prettyTime } from '../wireguard/show-format.js';
+import { BOLD, CYAN, GREEN, RESET, YELLOW, ago, bytes, prettyTime, stripColour } from '../wireguard/show-format.js';
 
 const hidden = (key: Uint8Array) => (process.env['WG_HIDE_KEYS'] === 'never' ? encodeKey(key) : '(hidden)');
 
@@ -48,7 +48,7 @@ export function prettyPrint(name: string, dev: DeviceState, now: number): string
 function colour(text: string): string {
   const mode = process.env['WG_COLOR_MODE'];
   const on = mode === 'always' || (mode !== 'never' && process.stdout.isTTY === true);
-  return on ? text : text.replace(/\x1b\[[^m]*m/g, '');
+  return on ? text : stripColour(text);
 }
 
 async function get(ifname: string): Promise<DeviceState> {

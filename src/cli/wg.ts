@@ -11,9 +11,9 @@ import { UapiServer } from '../wireguard/uapi-server.js';
 import { checkLogFormat, checkLogLevel, createLogger, type LogFormat, type Logger } from '../observe/log.js';
 import { isLoopback, parseMetricsAddress, serveMetrics, type MetricsServer } from '../observe/metrics.js';
 import { logDeviceEvents } from '../observe/wg-events.js';
+import { isInterfaceName } from '../wireguard/conf.js';
 
 const READY_FD = 3;
-const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 
 const USAGE =
   'usage: gridwire wg [-f|--foreground] [--log-format json|text] [--log-level <level>] [--metrics [host:]port [--metrics-allow-remote]] <ifname>';
@@ -48,7 +48,7 @@ function parseArgs(args: string[]): WgArgs {
   }
   if (rest.length !== 1) throw new CliError(USAGE);
   const ifname = rest[0]!;
-  if (!IFNAME.test(ifname)) throw new CliError(`wg: '${ifname}' is not a valid interface name`);
+  if (!isInterfaceName(ifname)) throw new CliError(`wg: '${ifname}' is not a valid interface name`);
   try {
     // Checked here too, so a detaching `gridwire wg` reports it before going to the background.
     const address = values['--metrics'];

@@ -10,7 +10,7 @@ const toStderr: Warn = (message) => {
 
 // wg and wg-quick only complain about access by "other"; a group-readable key (say root:systemd-network
 // 0640) is a common deliberate setup.
-const WORLD_ACCESS = 0o007;
+export const WORLD_ACCESS = 0o007;
 
 /** Writes a private key file with mode 0600, tightening an existing file before the secret lands. */
 export async function writePrivateKeyFile(path: string, data: string | Uint8Array): Promise<void> {

@@ -7,13 +7,14 @@ import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyFormatError } from '../keys/index.js';
+import { WORLD_ACCESS } from '../keys/keyfile.js';
 import { KeystoreError } from './errors.js';
 import { CODECS, KEY_TYPES, type KeyType } from './key-types.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const PREV = '.prev';
-// As wg-quick: others must never read a private key; group access is a deliberate setup worth a warning.
-const WORLD_ACCESS = 0o007;
+// As wg-quick: others must never read a private key (WORLD_ACCESS); group access is a deliberate setup
+// worth a warning.
 const GROUP_ACCESS = 0o070;
 
 export interface StoredKey {

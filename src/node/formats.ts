@@ -5,9 +5,9 @@ import { decodeKey, parsePlanetaryPrivateKey } from '../keys/index.js';
 import { parseAddress, parsePrefix, type Prefix } from '../net/prefix.js';
 import { parsePeerUri } from '../planetary/uri.js';
 import type { FormatCheck } from './schema-validator.js';
+import { isInterfaceName } from '../wireguard/conf.js';
 
 export const KEYSTORE_REF = 'keystore:';
-const IFNAME = /^[A-Za-z0-9_=+.-]{1,15}$/;
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const messageOf = (err: unknown) => (err as Error).message;
@@ -62,7 +62,7 @@ export const NODE_FORMATS: Readonly<Record<string, FormatCheck>> = {
   'interface-address': (t) => (t.includes('/') && parsePrefix(t) ? undefined : 'expected an address with its prefix length, such as 10.0.0.1/24'),
   'ipv4-prefix-16': (t) => (ipv4Network(t, 16) ? undefined : 'expected an IPv4 /16 network such as 10.20.0.0/16'),
   'ipv4-prefix-24': (t) => (ipv4Network(t, 24) ? undefined : 'expected an IPv4 /24 network such as 10.20.1.0/24'),
-  'interface-name': (t) => (IFNAME.test(t) ? undefined : 'expected an interface name of 1-15 letters, digits or _=+.-'),
+  'interface-name': (t) => (isInterfaceName(t) ? undefined : 'expected an interface name of 1-15 letters, digits or _=+.-'),
   'wireguard-key': (t) => {
     try {
       decodeKey(t);

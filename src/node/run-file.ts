@@ -1,8 +1,8 @@
 // `gridwire up node.json`: load and check the file, run the node in the foreground until SIGINT,
 // SIGTERM or one of its interfaces disappears, then take everything down again.
-import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { defaultKeystoreDir, Keystore } from '../keystore/index.js';
+import { readPrivateKeyFile } from '../keys/keyfile.js';
 import { parseNodeConfig } from './config.js';
 import { startObserveHooks } from './observe-hooks.js';
 import { NodeRunner } from './runner.js';
@@ -13,14 +13,16 @@ export interface RunFileOptions {
 }
 
 export async function runNodeFile(path: string, options: RunFileOptions = {}): Promise<void> {
-  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+  // The file may hold private keys inline: read as a key file, with wg-quick's warning when others can
+  // read it (logged once the logger exists).
+  const warnings: string[] = [];
+  const text = await readPrivateKeyFile(path, (m) => warnings.push(m)).catch((err: NodeJS.ErrnoException) => {
     throw new Error(err.code === 'ENOENT' ? `'${path}' does not exist` : `cannot read '${path}': ${err.message}`);
   });
   const config = parseNodeConfig(text, path);
   const baseDir = dirname(resolve(path));
   const hooks = await startObserveHooks(config);
-  // The file may hold private keys inline: warn as wg-quick does when others can read it.
-  if ((await stat(path)).mode & 0o007) hooks.log.warn({ file: path }, `'${path}' is world accessible`);
+  for (const message of warnings) hooks.log.warn({ file: path }, message);
   const storeDir = options.keystore ?? (config.keystore !== undefined ? resolve(baseDir, config.keystore) : defaultKeystoreDir());
   const keystore = new Keystore(storeDir, (message) => hooks.log.warn({ keystore: storeDir }, message));
   const runner = await NodeRunner.start(config, { baseDir, keystore, hooks }).catch(async (err: Error) => {

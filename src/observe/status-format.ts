@@ -1,9 +1,8 @@
 // `gridwire status` as a person reads it: one aligned table per kind of thing, times and sizes worded as
 // `wg show` words them (its own functions, without the colour codes).
-import { ago, bytes, prettyTime } from '../wireguard/show-format.js';
+import { ago, bytes, prettyTime, stripColour as plain } from '../wireguard/show-format.js';
 import type { StatusReport } from './status.js';
 
-const plain = (text: string) => text.replace(/\x1b\[[^m]*m/g, '');
 const size = (n: number) => plain(bytes(Math.round(n)));
 const duration = (seconds: number) => (seconds >= 1 ? plain(prettyTime(Math.floor(seconds))) : 'just now');
 

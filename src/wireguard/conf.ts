@@ -53,13 +53,16 @@ export class ConfError extends Error {
 
 const IFNAME = '[a-zA-Z0-9_=+.-]{1,15}';
 
+/** A Linux interface name wg-quick accepts: 1-15 letters, digits or _=+.- */
+export const isInterfaceName = (name: string): boolean => new RegExp(`^${IFNAME}$`).test(name);
+
 /**
  * Where wg-quick looks for `arg`: a bare interface name means /etc/wireguard/<name>.conf, anything
  * else is a file whose basename minus `.conf` names the interface. Unlike wg-quick, `wg0.conf`
  * is taken as a file (wg-quick would look for /etc/wireguard/wg0.conf.conf).
  */
 export function confLocation(arg: string): { path: string; ifname: string } {
-  if (new RegExp(`^${IFNAME}$`).test(arg) && !arg.endsWith('.conf')) return { path: `/etc/wireguard/${arg}.conf`, ifname: arg };
+  if (isInterfaceName(arg) && !arg.endsWith('.conf')) return { path: `/etc/wireguard/${arg}.conf`, ifname: arg };
   const m = new RegExp(`^(${IFNAME})\\.conf$`).exec(basename(arg));
   if (!m) throw new Error(`'${arg}': the file name must be an interface name followed by .conf`);
   return { path: arg, ifname: m[1]! };

@@ -7,6 +7,9 @@ export const GREEN = '\x1b[32m';
 export const YELLOW = '\x1b[33m';
 export const CYAN = '\x1b[36m';
 
+/** The text without its colour codes. */
+export const stripColour = (text: string): string => text.replace(/\x1b\[[^m]*m/g, '');
+
 export function prettyTime(left: number): string {
   const units: Array<[string, number]> = [['year', 365 * 86400], ['day', 86400], ['hour', 3600], ['minute', 60], ['second', 1]];
   const parts: string[] = [];
