@@ -38,6 +38,7 @@ export interface NetnsOptions {
 }
 
 const VETH_NOTE = 'no engine: CPU per Gbit and RSS do not apply; the machine-wide CPU per Gbit is in the JSON';
+const FLOOR_NOTE = 'latency only: with no cipher, no protocol and one packet per syscall its other figures would describe nothing gridwire does';
 
 const TCP_RUNS = [
   { key: 'tcp1Forward', streams: 1, reverse: false, what: 'TCP 1 stream a→b' },
@@ -46,18 +47,19 @@ const TCP_RUNS = [
   { key: 'tcp4Reverse', streams: 4, reverse: true, what: 'TCP 4 streams b→a' },
 ] as const;
 
-const stepsOf = (s: Scenario) => 1 + TCP_RUNS.length + 2 + (s.handshakes ? 1 : 0);
+const stepsOf = (s: Scenario) => (s.kind === 'floor' ? 2 : 1 + TCP_RUNS.length + 2 + (s.handshakes ? 1 : 0));
 
 /**
  * The scenarios to run, in run order: the default set, or those `only` names, plus the mechanism
- * variants when asked. The veth ceiling always runs, since every ratio states it.
+ * variants when asked. The veth ceiling always runs, since every ratio states it, and so does the
+ * null relay, the floor every added latency is read against.
  */
 export function selectScenarios(only: string[] | undefined, mechanisms = false): Scenario[] {
   const known = SCENARIOS.map((s) => s.id).join(', ');
   if (only?.length === 0) throw new Error(`no scenario named; known: ${known}`);
   const unknown = (only ?? []).filter((id) => !SCENARIOS.some((s) => s.id === id));
   if (unknown.length) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${known}`);
-  const wanted = (s: Scenario) => s.kind === 'veth' || (only ? only.includes(s.id) : !s.variant) || (mechanisms && s.variant);
+  const wanted = (s: Scenario) => s.kind === 'veth' || s.kind === 'floor' || (only ? only.includes(s.id) : !s.variant) || (mechanisms && s.variant);
   return SCENARIOS.filter(wanted);
 }
 
@@ -142,7 +144,28 @@ interface MeasureContext extends NetnsOptions {
   step(what: string): void;
 }
 
+// Every figure, unmeasured; a literal, so a new metric that is not listed here fails to compile.
+const BLANK: { [K in keyof Metrics]: null } = {
+  tcp1Forward: null, tcp1Reverse: null, tcp4Forward: null, tcp4Reverse: null, udp64Pps: null, addedP50Ms: null, addedP99Ms: null,
+  cpuPerGbit: null, peakRssMiB: null, handshakesPerCore: null, p50Ms: null, p99Ms: null, machineCpuPerGbit: null, retransmits: null,
+  udp64LossPercent: null, handshakesPerSecond: null, handshakeCookies: null,
+};
+
+async function latency(lab: Lab, s: Scenario, t: Tunnel, ctx: MeasureContext): Promise<Partial<Metrics>> {
+  ctx.step(`latency: ${ctx.pingCount} pings`);
+  const p = s.kind === 'veth' ? ctx.baseline : await ping(lab, t.dst, ctx.pingCount);
+  return { p50Ms: p.p50Ms, p99Ms: p.p99Ms, addedP50Ms: p.p50Ms - ctx.baseline.p50Ms, addedP99Ms: p.p99Ms - ctx.baseline.p99Ms };
+}
+
+function noteOnce(result: ScenarioResult, note: string): void {
+  if (!result.notes.includes(note)) result.notes.push(note);
+}
+
 async function measureScenario(lab: Lab, s: Scenario, t: Tunnel, ctx: MeasureContext): Promise<Metrics> {
+  if (s.kind === 'floor') {
+    noteOnce(ctx.result, FLOOR_NOTE);
+    return { ...BLANK, ...(await latency(lab, s, t, ctx)) };
+  }
   const m: Partial<Metrics> = {};
   for (const run of TCP_RUNS) {
     ctx.step(run.what);
@@ -158,18 +181,15 @@ async function measureScenario(lab: Lab, s: Scenario, t: Tunnel, ctx: MeasureCon
   const u = await udp64(lab, t.dst, ctx.seconds);
   m.udp64Pps = u.pps;
   m.udp64LossPercent = u.lossPercent;
-  ctx.step(`latency: ${ctx.pingCount} pings`);
-  const p = s.kind === 'veth' ? ctx.baseline : await ping(lab, t.dst, ctx.pingCount);
-  Object.assign(m, { p50Ms: p.p50Ms, p99Ms: p.p99Ms, addedP50Ms: p.p50Ms - ctx.baseline.p50Ms, addedP99Ms: p.p99Ms - ctx.baseline.p99Ms });
+  Object.assign(m, await latency(lab, s, t, ctx));
   m.peakRssMiB = t.pids.length ? Math.max(...t.pids.map((pid) => peakRss(pid))) / 2 ** 20 : null;
-  if (s.kind === 'veth' && !ctx.result.notes.includes(VETH_NOTE)) ctx.result.notes.push(VETH_NOTE);
+  if (s.kind === 'veth') noteOnce(ctx.result, VETH_NOTE);
   if (s.handshakes && t.responder) {
     ctx.step(`handshakes: initiation flood from ${FLOOD_KEYS} peers`);
     const h = await handshakes(lab, t, ctx.seconds);
     Object.assign(m, { handshakesPerSecond: h.answered / h.seconds, handshakesPerCore: h.cpu > 0 ? h.answered / h.cpu : null, handshakeCookies: h.cookies });
   }
-  const blank = { handshakesPerSecond: null, handshakesPerCore: null, handshakeCookies: null, cpuPerGbit: null, peakRssMiB: null };
-  return { ...blank, ...m } as Metrics;
+  return { ...BLANK, ...m };
 }
 
 /** Configures FLOOD_KEYS peers on b, floods it with initiations from a, and takes b's CPU over the flood. */

@@ -9,6 +9,7 @@ import { generatePrivateKey, publicKey } from '../keys/index.js';
 import { addressForKey, planetaryPublicKey } from '../keys/planetary.js';
 import { peerPath, type Lab, type LabProcess, type PeerName } from '../netns/lab.js';
 import { parsePrefix } from '../net/prefix.js';
+import { packageRoot } from '../package-root.js';
 import { formatPlanetaryConfig, generatePlanetaryConfig } from '../planetary/config.js';
 import { uapiProbe, uapiSet } from '../wireguard/uapi-client.js';
 import type { PeerChange } from '../wireguard/uapi.js';
@@ -41,7 +42,8 @@ export interface Tunnel {
 export interface Scenario {
   id: string;
   label: string;
-  kind: 'veth' | 'wireguard' | 'planetary';
+  /** floor: the null relay, measured for latency only. */
+  kind: 'veth' | 'floor' | 'wireguard' | 'planetary';
   /** Scenario ids this one's ratios are taken against (veth, the ceiling, is always added). */
   anchors: string[];
   /** One WireGuard implementation on both ends: b is flooded with initiations (handshakes per core). */
@@ -61,16 +63,16 @@ const WG_LABEL: Record<WgImpl, string> = {
   'wireguard-go-old': 'wireguard-go 0.0.20220316',
 };
 
-function missingPeers(names: PeerName[]): string[] {
-  return names.flatMap((n) => {
-    try {
-      accessSync(peerPath(n), constants.X_OK);
-      return [];
-    } catch {
-      return [`${peerPath(n)} not installed`];
-    }
-  });
+function notExecutable(path: string, why: string): string[] {
+  try {
+    accessSync(path, constants.X_OK);
+    return [];
+  } catch {
+    return [`${path} ${why}`];
+  }
 }
+
+const missingPeers = (names: PeerName[]) => names.flatMap((n) => notExecutable(peerPath(n), 'not installed'));
 
 function wgArgv(impl: WgImpl, ifname: string): string[] {
   return impl === 'gridwire' ? [process.execPath, CLI, 'wg', '-f', ifname] : [peerPath(impl), '-f', ifname];
@@ -93,6 +95,26 @@ function started(p: LabProcess, what: string): Promise<void> {
     throw new Error(`${what} exited (code ${r.code}) during setup:\n${r.stderr.slice(-600)}`);
   });
 }
+
+/**
+ * Waits for a pair's `ready` unless one of its processes (named by `names`) dies first; on failure
+ * takes the pair down. Returns what takes it down afterwards.
+ */
+async function settle(lab: Lab, procs: LabProcess[], names: string[], ifaces: Array<[string, string]>, ready: () => Promise<unknown>): Promise<() => Promise<void>> {
+  const down = () => stop(lab, procs, ifaces);
+  try {
+    const died = Promise.race(procs.map((p, i) => started(p, names[i]!)));
+    died.catch(() => undefined); // it rejects at down() too, after setup no longer listens
+    await Promise.race([died, ready()]);
+  } catch (err) {
+    await down();
+    throw err;
+  }
+  return down;
+}
+
+/** Until a's ping of b's overlay address is answered. */
+const reachable = (lab: Lab, what: string) => lab.waitFor(async () => (await lab.exec('a', ['ping', '-c', '1', '-W', '1', OVERLAY.b])).code === 0, 10_000, what);
 
 function wgPeer(key: Uint8Array, endpoint: string, allowed: string): PeerChange {
   return {
@@ -128,11 +150,8 @@ function wireguard(a: WgImpl, b: WgImpl, id: string, anchors: string[], variant?
       const ifs = { a: `${tag}w${index}a`, b: `${tag}w${index}b` };
       const keys = { a: generatePrivateKey(), b: generatePrivateKey() };
       const procs = [lab.spawn('a', wgArgv(a, ifs.a), { env }), lab.spawn('b', wgArgv(b, ifs.b), { env })];
-      const down = () => stop(lab, procs, [['a', ifs.a], ['b', ifs.b]]);
-      try {
-        const died = Promise.race(procs.map((p, i) => started(p, i ? b : a)));
-        died.catch(() => undefined); // it rejects at down() too, after setup no longer listens
-        await Promise.race([died, Promise.all([ifs.a, ifs.b].map((n) => lab.waitFor(() => uapiProbe(n), 10_000, `the UAPI socket of ${n}`)))]);
+      const down = await settle(lab, procs, [a, b], [['a', ifs.a], ['b', ifs.b]], async () => {
+        await Promise.all([ifs.a, ifs.b].map((n) => lab.waitFor(() => uapiProbe(n), 10_000, `the UAPI socket of ${n}`)));
         for (const side of ['a', 'b'] as const) {
           const other = side === 'a' ? 'b' : 'a';
           const errno = await uapiSet(ifs[side], {
@@ -145,11 +164,8 @@ function wireguard(a: WgImpl, b: WgImpl, id: string, anchors: string[], variant?
           await must(lab, side, ['ip', 'addr', 'add', `${OVERLAY[side]}/24`, 'dev', ifs[side]]);
           await must(lab, side, ['ip', 'link', 'set', ifs[side], 'mtu', String(WG_MTU), 'up']);
         }
-        await lab.waitFor(async () => (await lab.exec('a', ['ping', '-c', '1', '-W', '1', OVERLAY.b])).code === 0, 10_000, `a ping through ${id}`);
-      } catch (err) {
-        await down();
-        throw err;
-      }
+        await reachable(lab, `a ping through ${id}`);
+      });
       return {
         dst: OVERLAY.b,
         pids: procs.map((p) => p.pid),
@@ -186,16 +202,8 @@ function planetary(impl: PlanetaryImpl, id: string, anchors: string[], variant?:
       }
       const argv = (f: string) => (impl === 'gridwire' ? [process.execPath, CLI, 'planetary', '-useconffile', f, '-loglevel', 'error'] : [peerPath(impl), '-useconffile', f, '-loglevel', 'error']);
       const procs = [lab.spawn('b', argv(files.b), { env }), lab.spawn('a', argv(files.a), { env })];
-      const down = () => stop(lab, procs, [['a', ifs.a], ['b', ifs.b]]);
-      try {
-        const died = Promise.race(procs.map((p) => started(p, impl)));
-        died.catch(() => undefined);
-        const reachable = lab.waitFor(async () => (await lab.exec('a', ['ping', '-6', '-c', '1', '-W', '1', addresses.b])).code === 0, 20_000, `a ping6 through ${id}`);
-        await Promise.race([died, reachable]);
-      } catch (err) {
-        await down();
-        throw err;
-      }
+      const ping6 = async () => (await lab.exec('a', ['ping', '-6', '-c', '1', '-W', '1', addresses.b])).code === 0;
+      const down = await settle(lab, procs, [impl, impl], [['a', ifs.a], ['b', ifs.b]], () => lab.waitFor(ping6, 20_000, `a ping6 through ${id}`));
       return { dst: addresses.b, pids: procs.map((p) => p.pid), down };
     },
   };
@@ -211,9 +219,41 @@ const veth: Scenario = {
   up: async () => ({ dst: UNDERLAY.b, pids: [], down: async () => undefined }),
 };
 
+/** Built with the addon from native/bench/null_relay.cc. */
+export const NULL_RELAY = join(packageRoot(), 'build', 'Release', 'null-relay');
+const RELAY_PORT = 51830;
+
+/**
+ * The floor: a TUN↔UDP relay with no cipher and no protocol on each side. What a ping through it adds
+ * over the raw veth is what the kernel crossings and wake-ups of a userspace tunnel cost on this
+ * machine, before any engine work.
+ */
+const nullRelay: Scenario = {
+  id: 'null-relay',
+  label: 'null relay, TUN↔UDP without cipher (floor of a userspace tunnel)',
+  kind: 'floor',
+  anchors: [],
+  handshakes: false,
+  missing: () => notExecutable(NULL_RELAY, 'not built (npm install builds it)'),
+  async up({ lab, tag }, index) {
+    const ifs = { a: `${tag}n${index}a`, b: `${tag}n${index}b` };
+    const relay = (side: 'a' | 'b') => [NULL_RELAY, ifs[side], String(RELAY_PORT), UNDERLAY[side === 'a' ? 'b' : 'a'], String(RELAY_PORT)];
+    const procs = [lab.spawn('a', relay('a')), lab.spawn('b', relay('b'))];
+    const down = await settle(lab, procs, ['null-relay a', 'null-relay b'], [['a', ifs.a], ['b', ifs.b]], async () => {
+      for (const side of ['a', 'b'] as const) {
+        await lab.waitFor(async () => (await lab.exec(side, ['ip', 'link', 'show', 'dev', ifs[side]])).code === 0, 10_000, `the TUN ${ifs[side]}`);
+        await must(lab, side, ['ip', 'addr', 'add', `${OVERLAY[side]}/24`, 'dev', ifs[side]]);
+      }
+      await reachable(lab, 'a ping through the null relay');
+    });
+    return { dst: OVERLAY.b, pids: procs.map((p) => p.pid), down };
+  },
+};
+
 /** Every scenario, in run order; anchors run before the rows compared with them. */
 export const SCENARIOS: readonly Scenario[] = [
   veth,
+  nullRelay,
   wireguard('wireguard-go-new', 'wireguard-go-new', 'wggo-new', []),
   wireguard('wireguard-go-old', 'wireguard-go-old', 'wggo-old', []),
   wireguard('gridwire', 'gridwire', 'gridwire-wg', ['wggo-new', 'wggo-old']),
