@@ -224,36 +224,44 @@ export const NULL_RELAY = join(packageRoot(), 'build', 'Release', 'null-relay');
 const RELAY_PORT = 51830;
 
 /**
- * The floor: a TUN↔UDP relay with no cipher and no protocol on each side. What a ping through it adds
- * over the raw veth is what the kernel crossings and wake-ups of a userspace tunnel cost on this
- * machine, before any engine work.
+ * The floor: a relay with no cipher and no protocol on each side, over UDP (as WireGuard) or over one
+ * TCP connection (as the planetary links). What a ping through it adds over the raw veth is what the
+ * kernel crossings and wake-ups of a userspace tunnel cost on this machine, before any engine work.
  */
-const nullRelay: Scenario = {
-  id: 'null-relay',
-  label: 'null relay, TUN↔UDP without cipher (floor of a userspace tunnel)',
-  kind: 'floor',
-  anchors: [],
-  handshakes: false,
-  missing: () => notExecutable(NULL_RELAY, 'not built (npm install builds it)'),
-  async up({ lab, tag }, index) {
-    const ifs = { a: `${tag}n${index}a`, b: `${tag}n${index}b` };
-    const relay = (side: 'a' | 'b') => [NULL_RELAY, ifs[side], String(RELAY_PORT), UNDERLAY[side === 'a' ? 'b' : 'a'], String(RELAY_PORT)];
-    const procs = [lab.spawn('a', relay('a')), lab.spawn('b', relay('b'))];
-    const down = await settle(lab, procs, ['null-relay a', 'null-relay b'], [['a', ifs.a], ['b', ifs.b]], async () => {
-      for (const side of ['a', 'b'] as const) {
-        await lab.waitFor(async () => (await lab.exec(side, ['ip', 'link', 'show', 'dev', ifs[side]])).code === 0, 10_000, `the TUN ${ifs[side]}`);
-        await must(lab, side, ['ip', 'addr', 'add', `${OVERLAY[side]}/24`, 'dev', ifs[side]]);
-      }
-      await reachable(lab, 'a ping through the null relay');
-    });
-    return { dst: OVERLAY.b, pids: procs.map((p) => p.pid), down };
-  },
-};
+function nullRelay(transport: 'udp' | 'tcp'): Scenario {
+  const id = transport === 'udp' ? 'null-relay' : 'null-relay-tcp';
+  return {
+    id,
+    label: `null relay, TUN↔${transport.toUpperCase()} without cipher (floor of a userspace tunnel)`,
+    kind: 'floor',
+    anchors: [],
+    handshakes: false,
+    missing: () => notExecutable(NULL_RELAY, 'not built (npm install builds it)'),
+    async up({ lab, tag }, index) {
+      const ifs = { a: `${tag}n${index}a`, b: `${tag}n${index}b` };
+      const port = String(RELAY_PORT);
+      const link = {
+        a: transport === 'udp' ? ['udp', port, UNDERLAY.b, port] : ['tcp-connect', UNDERLAY.b, port],
+        b: transport === 'udp' ? ['udp', port, UNDERLAY.a, port] : ['tcp-listen', port],
+      };
+      const procs = [lab.spawn('b', [NULL_RELAY, ifs.b, ...link.b]), lab.spawn('a', [NULL_RELAY, ifs.a, ...link.a])];
+      const down = await settle(lab, procs, [`${id} b`, `${id} a`], [['a', ifs.a], ['b', ifs.b]], async () => {
+        for (const side of ['a', 'b'] as const) {
+          await lab.waitFor(async () => (await lab.exec(side, ['ip', 'link', 'show', 'dev', ifs[side]])).code === 0, 10_000, `the TUN ${ifs[side]}`);
+          await must(lab, side, ['ip', 'addr', 'add', `${OVERLAY[side]}/24`, 'dev', ifs[side]]);
+        }
+        await reachable(lab, `a ping through the ${id}`);
+      });
+      return { dst: OVERLAY.b, pids: procs.map((p) => p.pid), down };
+    },
+  };
+}
 
 /** Every scenario, in run order; anchors run before the rows compared with them. */
 export const SCENARIOS: readonly Scenario[] = [
   veth,
-  nullRelay,
+  nullRelay('udp'),
+  nullRelay('tcp'),
   wireguard('wireguard-go-new', 'wireguard-go-new', 'wggo-new', []),
   wireguard('wireguard-go-old', 'wireguard-go-old', 'wggo-old', []),
   wireguard('gridwire', 'gridwire', 'gridwire-wg', ['wggo-new', 'wggo-old']),
