@@ -162,6 +162,7 @@ test('metrics: WireGuard byte, packet, keepalive, handshake and drop counters ma
 
   metrics.removeWireGuard('gwa');
   assert.doesNotMatch(metrics.render(), /interface="gwa"/, 'a removed interface is gone from the next scrape');
+  assert.deepEqual(a.eventNames(), [], 'a removed interface is no longer listened to');
 });
 
 test('metrics: only GET/HEAD /metrics; loopback unless allowed; bad addresses refused', async (t) => {

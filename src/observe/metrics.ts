@@ -7,8 +7,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP } from 'node:net';
 import { CONTENT_TYPE, FamilySet, formatExposition } from './exposition.js';
 import type { Logger } from './log.js';
-import { eventKind } from './wg-events.js';
-import type { DeviceEvent, WireGuardDevice } from '../wireguard/device.js';
+import { eventKind, onDeviceEvents, PEER_EVENTS } from './wg-events.js';
+import type { WireGuardDevice } from '../wireguard/device.js';
 import type { PlanetaryNode, PlanetarySnapshot } from '../planetary/node.js';
 
 export interface MetricsServerOptions {
@@ -42,7 +42,6 @@ export function parseMetricsAddress(text: string): { host: string; port: number 
 }
 
 const WG_EVENT_KINDS = ['handshake', 'endpoint_change', 'handshake_gave_up', 'keys_zeroed'];
-const WG_EVENTS = ['handshake', 'endpoint', 'expired'] as const;
 
 interface WgSource {
   readonly device: WireGuardDevice;
@@ -154,9 +153,8 @@ export class MetricsServer {
   addWireGuard(name: string, device: WireGuardDevice): void {
     this.removeWireGuard(name);
     const events = new Map(WG_EVENT_KINDS.map((k) => [k, 0]));
-    const listener = (e: DeviceEvent) => bump(events, eventKind(e));
-    for (const type of WG_EVENTS) device.on(type, listener);
-    this.wg.set(name, { device, events, detach: () => WG_EVENTS.forEach((type) => device.off(type, listener)) });
+    const detach = onDeviceEvents(device, PEER_EVENTS, (e) => bump(events, eventKind(e)));
+    this.wg.set(name, { device, events, detach });
   }
 
   removeWireGuard(name: string): void {
