@@ -18,7 +18,7 @@ import { createLogger } from '../src/observe/log.js';
 import { MetricsError, MetricsServer, parseMetricsAddress } from '../src/observe/metrics.js';
 import { logDeviceEvents } from '../src/observe/wg-events.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
-import type { NativeWgEngine } from '../src/native/binding.js';
+import type { NativePlanetaryEngine, NativeWgEngine } from '../src/native/binding.js';
 import { parseExposition, sampleValue } from './lib/prometheus-text.js';
 import { waitFor } from './lib/netns.js';
 
@@ -162,6 +162,7 @@ test('metrics: WireGuard byte, packet, keepalive, handshake and drop counters ma
 
   metrics.removeWireGuard('gwa');
   assert.doesNotMatch(metrics.render(), /interface="gwa"/, 'a removed interface is gone from the next scrape');
+  assert.deepEqual(a.eventNames(), [], 'a removed interface is no longer listened to');
 });
 
 test('metrics: only GET/HEAD /metrics; loopback unless allowed; bad addresses refused', async (t) => {
@@ -208,6 +209,28 @@ test('metrics: a closed device is a counted collection error, not a failed scrap
   assert.equal(m.get('gridwire_wg_device_info'), undefined, 'nothing half-collected from the failing source');
 });
 
+/** Counts the calls the node makes into its real native engine for a snapshot of its state. */
+function countSnapshots(node: PlanetaryNode): { calls: number } {
+  const engine = (node as unknown as { engine: NativePlanetaryEngine }).engine;
+  const take = engine.snapshot.bind(engine);
+  const count = { calls: 0 };
+  // The addon's methods are read-only on its prototype; an own property shadows it.
+  Object.defineProperty(engine, 'snapshot', {
+    value: () => {
+      count.calls++;
+      return take();
+    },
+  });
+  return count;
+}
+
+/** How many engine snapshots `act` took; it runs synchronously, so no timer's call is counted. */
+function snapshotsDuring(count: { calls: number }, act: () => void): number {
+  const before = count.calls;
+  act();
+  return count.calls - before;
+}
+
 test('metrics: planetary peers, sessions and a tree root change, from two nodes over loopback', { timeout: 60_000 }, async (t) => {
   const config = () => ({ ...generatePlanetaryConfig(), IfName: 'none', AdminListen: 'none', MulticastInterfaces: [], Listen: ['tcp://127.0.0.1:0'] });
   const a = await PlanetaryNode.start(config());
@@ -215,7 +238,8 @@ test('metrics: planetary peers, sessions and a tree root change, from two nodes 
   const keyA = Buffer.from(a.publicKey).toString('hex');
   const metrics = new MetricsServer({ port: 0, treeSampleMs: 50 });
   t.after(() => metrics.close());
-  metrics.setPlanetary(a);
+  const snapshots = countSnapshots(a);
+  assert.equal(snapshotsDuring(snapshots, () => metrics.setPlanetary(a)), 1, 'a tree sample takes one engine snapshot');
   let m = parseExposition(metrics.render());
   assert.equal(sampleValue(m, 'gridwire_planetary_node_info', { address: a.address, subnet: a.subnet, public_key: keyA }), 1);
   assert.equal(sampleValue(m, 'gridwire_planetary_tree_info', { root: keyA, parent: keyA }), 1, 'alone, a node is its own root and parent');
@@ -245,6 +269,8 @@ test('metrics: planetary peers, sessions and a tree root change, from two nodes 
   assert.equal(sampleValue(m, 'gridwire_planetary_tree_info', { root: keyB, parent: keyB }), 1);
   assert.equal(sampleValue(m, 'gridwire_planetary_tree_depth'), 1);
   assert.equal(sampleValue(m, 'gridwire_planetary_sessions'), a.sessions().length);
+  assert.equal(snapshotsDuring(snapshots, () => (m = parseExposition(metrics.render()))), 1, 'a scrape with peers and a tree takes one engine snapshot');
+  assert.equal(sampleValue(m, 'gridwire_planetary_tree_entries'), 2, 'both nodes in the tree');
 
   await b.close();
   m = await until(() => {

@@ -7,9 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { isIP } from 'node:net';
 import { CONTENT_TYPE, FamilySet, formatExposition } from './exposition.js';
 import type { Logger } from './log.js';
-import { eventKind } from './wg-events.js';
-import type { DeviceEvent, WireGuardDevice } from '../wireguard/device.js';
-import type { PlanetaryNode } from '../planetary/node.js';
+import { eventKind, onDeviceEvents, PEER_EVENTS } from './wg-events.js';
+import type { WireGuardDevice } from '../wireguard/device.js';
+import type { PlanetaryNode, PlanetarySnapshot } from '../planetary/node.js';
 
 export interface MetricsServerOptions {
   /** Default 127.0.0.1. */
@@ -42,7 +42,6 @@ export function parseMetricsAddress(text: string): { host: string; port: number 
 }
 
 const WG_EVENT_KINDS = ['handshake', 'endpoint_change', 'handshake_gave_up', 'keys_zeroed'];
-const WG_EVENTS = ['handshake', 'endpoint', 'expired'] as const;
 
 interface WgSource {
   readonly device: WireGuardDevice;
@@ -56,10 +55,10 @@ class TreeTracker {
   parentChanges = 0;
   private last: { root: string; parent: string } | undefined;
 
-  sample(node: PlanetaryNode): { root: string; parent: string; depth: number } {
-    const { root, coords } = node.treePosition();
-    const self = Buffer.from(node.publicKey);
-    const entry = node.tree().find((t) => self.equals(t.publicKey));
+  sample(snap: PlanetarySnapshot): { root: string; parent: string; depth: number } {
+    const { root, coords } = snap.position;
+    const self = Buffer.from(snap.self.publicKey);
+    const entry = snap.tree.find((t) => self.equals(t.publicKey));
     const parent = entry ? Buffer.from(entry.parent).toString('hex') : '';
     if (this.last) {
       if (this.last.root !== root) this.rootChanges++;
@@ -103,13 +102,15 @@ function collectWireGuard(set: FamilySet, name: string, src: WgSource): void {
   for (const [event, count] of src.events) set.add('gridwire_wg_peer_events_total', 'counter', 'Peer events seen since the interface was registered, by kind.', { ...ifl, event }, count);
 }
 
+// Every family from one snapshot: one engine call a scrape, and families that agree with each other.
 function collectPlanetary(set: FamilySet, src: PlanetarySource): void {
   const { node } = src;
-  const self = node.self();
+  const snap = node.snapshot();
+  const { self } = snap;
   const key = Buffer.from(self.publicKey).toString('hex');
   set.add('gridwire_planetary_node_info', 'gauge', 'The planetary node run by this process (value 1).', { address: node.address, subnet: node.subnet, public_key: key, build_name: self.buildName, build_version: self.buildVersion }, 1);
   set.add('gridwire_planetary_routing_entries', 'gauge', 'Entries in the routing table.', {}, self.routingEntries);
-  for (const p of node.peers()) {
+  for (const p of snap.peers) {
     const l = { remote: p.remote, key: p.publicKey ? Buffer.from(p.publicKey).toString('hex') : '', direction: p.inbound ? 'inbound' : 'outbound' };
     set.add('gridwire_planetary_peer_up', 'gauge', 'Whether the peering link is up (1) or down (0).', l, p.up ? 1 : 0);
     set.add('gridwire_planetary_peer_receive_bytes_total', 'counter', 'Bytes received on the peering link since it came up.', l, p.bytesReceived);
@@ -117,10 +118,10 @@ function collectPlanetary(set: FamilySet, src: PlanetarySource): void {
     set.add('gridwire_planetary_peer_uptime_seconds', 'gauge', 'Seconds since the peering link came up.', l, p.uptimeSeconds);
   }
   for (const [event, count] of src.linkEvents) set.add('gridwire_planetary_peer_link_events_total', 'counter', 'Peering links going up or down since the node was registered.', { event }, count);
-  set.add('gridwire_planetary_sessions', 'gauge', 'Established traffic sessions with remote nodes.', {}, node.sessions().length);
-  set.add('gridwire_planetary_tree_entries', 'gauge', 'Known spanning-tree entries.', {}, node.tree().length);
-  set.add('gridwire_planetary_paths', 'gauge', 'Established paths through this node.', {}, node.paths().length);
-  const tree = src.tree.sample(node);
+  set.add('gridwire_planetary_sessions', 'gauge', 'Established traffic sessions with remote nodes.', {}, snap.sessions.length);
+  set.add('gridwire_planetary_tree_entries', 'gauge', 'Known spanning-tree entries.', {}, snap.tree.length);
+  set.add('gridwire_planetary_paths', 'gauge', 'Established paths through this node.', {}, snap.paths.length);
+  const tree = src.tree.sample(snap);
   set.add('gridwire_planetary_tree_info', 'gauge', "The spanning tree's root and this node's parent (value 1).", { root: tree.root, parent: tree.parent }, 1);
   set.add('gridwire_planetary_tree_depth', 'gauge', "This node's distance from the root (length of its coordinates).", {}, tree.depth);
   set.add('gridwire_planetary_tree_root_changes_total', 'counter', 'Times the tree root changed (sampled; see treeSampleMs).', {}, src.tree.rootChanges);
@@ -152,9 +153,8 @@ export class MetricsServer {
   addWireGuard(name: string, device: WireGuardDevice): void {
     this.removeWireGuard(name);
     const events = new Map(WG_EVENT_KINDS.map((k) => [k, 0]));
-    const listener = (e: DeviceEvent) => bump(events, eventKind(e));
-    for (const type of WG_EVENTS) device.on(type, listener);
-    this.wg.set(name, { device, events, detach: () => WG_EVENTS.forEach((type) => device.off(type, listener)) });
+    const detach = onDeviceEvents(device, PEER_EVENTS, (e) => bump(events, eventKind(e)));
+    this.wg.set(name, { device, events, detach });
   }
 
   removeWireGuard(name: string): void {
@@ -181,7 +181,7 @@ export class MetricsServer {
 
   private sampleTree(src: PlanetarySource): void {
     try {
-      src.tree.sample(src.node);
+      src.tree.sample(src.node.snapshot());
     } catch {
       // A closed node: the next scrape reports it as a collection error.
     }

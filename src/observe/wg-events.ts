@@ -31,14 +31,20 @@ function logEvent(log: Logger, e: DeviceEvent): void {
   }
 }
 
-const EVENTS = ['handshake', 'endpoint', 'expired', 'interface-gone', 'error'] as const;
+/** The events about one peer; 'interface-gone' and 'error' are about the whole device. */
+export const PEER_EVENTS = ['handshake', 'endpoint', 'expired'] as const;
+const ALL_EVENTS = [...PEER_EVENTS, 'interface-gone', 'error'] as const;
+
+/** Passes the device's events of these types to `listener`; returns the function that stops it. */
+export function onDeviceEvents(device: WireGuardDevice, types: readonly string[], listener: (e: DeviceEvent) => void): () => void {
+  for (const type of types) device.on(type, listener);
+  return () => {
+    for (const type of types) device.off(type, listener);
+  };
+}
 
 /** Logs the device's events under `interface`; returns the function that stops it. */
 export function logDeviceEvents(device: WireGuardDevice, logger: Logger, ifname: string): () => void {
   const log = logger.child({ interface: ifname });
-  const listener = (e: DeviceEvent) => logEvent(log, e);
-  for (const type of EVENTS) device.on(type, listener);
-  return () => {
-    for (const type of EVENTS) device.off(type, listener);
-  };
+  return onDeviceEvents(device, ALL_EVENTS, (e) => logEvent(log, e));
 }

@@ -8,8 +8,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.js';
-import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativeProtoKind } from '../native/binding.js';
-import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryState } from './admin.js';
+import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativePlanetaryPeerRow, type NativePlanetarySnapshot, type NativeProtoKind } from '../native/binding.js';
+import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryPath, type PlanetaryPeer, type PlanetarySelf, type PlanetarySession, type PlanetaryState, type PlanetaryTreeEntry } from './admin.js';
 import type { PlanetaryConfig } from './config.js';
 import { Multicast } from './multicast.js';
 import { parsePeerUri, unsupportedTransport, type PeerUri } from './uri.js';
@@ -66,6 +66,51 @@ function tunPattern(ifname: string): string | undefined {
   if (ifname === 'none' || ifname === 'dummy') return undefined;
   return ifname === 'auto' || ifname === '' ? 'ygg%d' : ifname;
 }
+
+/** Where the node sits in the spanning tree: the root's key (hex) and its coordinates from the root. */
+export interface PlanetaryTreePosition {
+  readonly root: string;
+  readonly coords: readonly number[];
+}
+
+export interface PlanetarySnapshot {
+  readonly self: PlanetarySelf;
+  readonly peers: readonly PlanetaryPeer[];
+  readonly tree: readonly PlanetaryTreeEntry[];
+  readonly paths: readonly PlanetaryPath[];
+  readonly sessions: readonly PlanetarySession[];
+  readonly position: PlanetaryTreePosition;
+}
+
+const peerOf = (p: NativePlanetaryPeerRow): PlanetaryPeer => ({
+  remote: p.uri,
+  up: p.up,
+  inbound: p.inbound,
+  publicKey: p.key ? hexBytes(p.key) : undefined,
+  port: p.port,
+  priority: p.priority,
+  cost: p.cost,
+  bytesReceived: p.rxBytes,
+  bytesSent: p.txBytes,
+  rateReceived: 0,
+  rateSent: 0,
+  uptimeSeconds: p.uptimeSeconds,
+  latencyNs: 0,
+  ...(p.lastError && { lastError: { message: p.lastError, agoNs: p.lastErrorAgeSeconds * 1e9 } }),
+});
+
+type NativeRow<K extends 'tree' | 'paths' | 'sessions'> = NativePlanetarySnapshot[K][number];
+
+const treeEntryOf = (t: NativeRow<'tree'>): PlanetaryTreeEntry => ({ publicKey: hexBytes(t.key), parent: hexBytes(t.parent), sequence: t.seq });
+
+const pathOf = (p: NativeRow<'paths'>): PlanetaryPath => ({ publicKey: hexBytes(p.key), path: p.path, sequence: p.seq });
+
+const sessionOf = (s: NativeRow<'sessions'>): PlanetarySession => ({
+  publicKey: hexBytes(s.key),
+  bytesReceived: s.rxBytes,
+  bytesSent: s.txBytes,
+  uptimeSeconds: s.uptimeSeconds,
+});
 
 export interface PlanetaryNodeOptions {
   /** Serve the admin socket on config.AdminListen (default true). */
@@ -131,51 +176,37 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
 
   // --- PlanetaryState, for the admin socket and embedders ---
 
-  self() {
-    const s = this.live().snapshot().self;
-    return { buildName: BUILD_NAME, buildVersion: BUILD_VERSION, publicKey: this.publicKey, routingEntries: s.routingEntries };
+  self(): PlanetarySelf {
+    return this.selfOf(this.live().snapshot());
   }
 
-  peers() {
-    return this.live().snapshot().peers.map((p) => ({
-      remote: p.uri,
-      up: p.up,
-      inbound: p.inbound,
-      publicKey: p.key ? hexBytes(p.key) : undefined,
-      port: p.port,
-      priority: p.priority,
-      cost: p.cost,
-      bytesReceived: p.rxBytes,
-      bytesSent: p.txBytes,
-      rateReceived: 0,
-      rateSent: 0,
-      uptimeSeconds: p.uptimeSeconds,
-      latencyNs: 0,
-      ...(p.lastError && { lastError: { message: p.lastError, agoNs: p.lastErrorAgeSeconds * 1e9 } }),
-    }));
+  peers(): PlanetaryPeer[] {
+    return this.live().snapshot().peers.map(peerOf);
   }
 
-  tree() {
-    return this.live().snapshot().tree.map((t) => ({ publicKey: hexBytes(t.key), parent: hexBytes(t.parent), sequence: t.seq }));
+  tree(): PlanetaryTreeEntry[] {
+    return this.live().snapshot().tree.map(treeEntryOf);
   }
 
-  paths() {
-    return this.live().snapshot().paths.map((p) => ({ publicKey: hexBytes(p.key), path: p.path, sequence: p.seq }));
+  paths(): PlanetaryPath[] {
+    return this.live().snapshot().paths.map(pathOf);
   }
 
-  sessions() {
-    return this.live().snapshot().sessions.map((s) => ({
-      publicKey: hexBytes(s.key),
-      bytesReceived: s.rxBytes,
-      bytesSent: s.txBytes,
-      uptimeSeconds: s.uptimeSeconds,
-    }));
+  sessions(): PlanetarySession[] {
+    return this.live().snapshot().sessions.map(sessionOf);
   }
 
-  /** Coordinates in the spanning tree and the root's key, for status displays. */
-  treePosition(): { root: string; coords: number[] } {
-    const s = this.live().snapshot().self;
-    return { root: s.root, coords: s.coords };
+  /** Everything above from one engine snapshot, so the parts agree (metrics take it once a scrape). */
+  snapshot(): PlanetarySnapshot {
+    const s = this.live().snapshot();
+    return {
+      self: this.selfOf(s),
+      peers: s.peers.map(peerOf),
+      tree: s.tree.map(treeEntryOf),
+      paths: s.paths.map(pathOf),
+      sessions: s.sessions.map(sessionOf),
+      position: { root: s.self.root, coords: s.self.coords },
+    };
   }
 
   tun() {
@@ -236,6 +267,10 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     this.multicast = undefined;
     this.engine?.close();
     this.engine = undefined;
+  }
+
+  private selfOf(s: NativePlanetarySnapshot): PlanetarySelf {
+    return { buildName: BUILD_NAME, buildVersion: BUILD_VERSION, publicKey: this.publicKey, routingEntries: s.self.routingEntries };
   }
 
   private live(): NativePlanetaryEngine {
