@@ -222,6 +222,7 @@ int WgEngine::start(const EngineOptions& options, std::string* err) {
     cfg.name = options.tun_name.c_str();
     cfg.mtu = options.mtu;
     cfg.vnet_hdr = cfg.offload = env_switch("GRIDWIRE_TUN_OFFLOAD");
+    cfg.uso = env_switch("GRIDWIRE_TUN_USO");
     rx_answers_ = env_switch("GRIDWIRE_RX_ANSWERS");
     shared_loop_on_ = env_switch("GRIDWIRE_SHARED_LOOP");
     if (int rc = tun_.open(cfg); rc < 0) {
@@ -334,6 +335,7 @@ ssize_t WgEngine::drain_tun(TunReader& r, core::AllowedIps::Reader& reader, Loop
     if (need > kTxSegs - r.n) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
     const size_t k = io::vnet::gso_split(h, pkt, len, r.segs.data() + r.n, kTxSegs - r.n);
     if (k == 0) tun_read_invalid_.fetch_add(1, std::memory_order_relaxed);
+    if (k && h.gso_type == io::vnet::kGsoUdpL4) tun_udp_superpackets_.fetch_add(1, std::memory_order_relaxed);
     r.n += k;
     read += static_cast<ssize_t>(k);
     if (r.n == kTxSegs) process_tx_batch(r.pool, r.segs.data(), r.n, reader, sink), r.n = 0;
@@ -753,6 +755,7 @@ std::vector<std::pair<std::string, uint64_t>> WgEngine::counters() const {
   out.emplace_back("drop_handshake_queue_full", hs_queue_dropped_.load());
   out.emplace_back("tun_write_errors", tun_write_errors_.load());
   out.emplace_back("tun_read_invalid", tun_read_invalid_.load());
+  out.emplace_back("tun_udp_superpackets", tun_udp_superpackets_.load());
   out.emplace_back("delivered_without_tun", delivered_without_tun_.load());
   out.emplace_back("tun_handoffs_to_tx", tun_handoffs_to_tx_.load());
   out.emplace_back("tun_handoffs_to_rx", tun_handoffs_to_rx_.load());

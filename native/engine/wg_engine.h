@@ -171,6 +171,7 @@ class WgEngine {
   std::atomic<uint64_t> hs_queue_dropped_{0};
   std::atomic<uint64_t> tun_write_errors_{0};
   std::atomic<uint64_t> tun_read_invalid_{0};  // TUN reads with a virtio header we cannot split
+  std::atomic<uint64_t> tun_udp_superpackets_{0};  // TUN reads that were UDP_SEGMENT sends (USO), split here
   std::atomic<uint64_t> no_route_{0};
   std::atomic<uint64_t> delivered_without_tun_{0};
   std::atomic<uint64_t> tun_handoffs_to_tx_{0}, tun_handoffs_to_rx_{0};

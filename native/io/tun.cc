@@ -17,6 +17,10 @@ namespace gw::io {
 
 namespace {
 
+// linux/if_tun.h of Linux 6.2; the headers of this build may be older than the kernel it runs on.
+constexpr unsigned kTunUso4 = 0x20;
+constexpr unsigned kTunUso6 = 0x40;
+
 // Interface ioctls (MTU, flags) go through any socket of the namespace the device lives in.
 int if_ioctl(unsigned long req, ifreq* ifr) {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -59,7 +63,9 @@ int Tun::open(const TunConfig& cfg) {
     offload_ = false;
     if (cfg.vnet_hdr && cfg.offload) {
       const unsigned flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
-      offload_ = ioctl(fd_, TUNSETOFFLOAD, flags) == 0;
+      // USO needs Linux 6.2; an older kernel refuses the unknown flags with EINVAL, so ask again without.
+      uso_ = cfg.uso && ioctl(fd_, TUNSETOFFLOAD, flags | kTunUso4 | kTunUso6) == 0;
+      offload_ = uso_ || ioctl(fd_, TUNSETOFFLOAD, flags) == 0;
     }
   }
   if (!err && cfg.mtu > 0) err = set_mtu(cfg.mtu);
@@ -71,7 +77,7 @@ int Tun::open(const TunConfig& cfg) {
 void Tun::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  offload_ = false;
+  offload_ = uso_ = false;
   name_[0] = '\0';
 }
 

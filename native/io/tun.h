@@ -29,6 +29,9 @@ struct TunConfig {
   // vnet::gso_split) and write_batch coalesces TCP runs (GRO). If the kernel refuses, offload() is false
   // and the device works as with vnet_hdr alone.
   bool offload = false;
+  // With offload: also TUN_F_USO4/6 (Linux 6.2+), so reads may be UDP super-packets from senders using
+  // UDP_SEGMENT; gso_split cuts them as well. Refused by an older kernel: uso() is false then.
+  bool uso = true;
 };
 
 class Tun {
@@ -45,6 +48,7 @@ class Tun {
   const char* name() const { return name_; }
   bool vnet_hdr() const { return vnet_hdr_; }
   bool offload() const { return offload_; }
+  bool uso() const { return uso_; }
   int set_mtu(int mtu);  // 0 or -errno
   int mtu() const;       // the interface MTU, or -errno
   int set_up(bool up);   // 0 or -errno
@@ -64,6 +68,7 @@ class Tun {
   int fd_ = -1;
   bool vnet_hdr_ = false;
   bool offload_ = false;
+  bool uso_ = false;
   char name_[IFNAMSIZ] = {};
 };
 

@@ -49,6 +49,58 @@ size_t tcp_ip_header(const uint8_t* p, size_t len) {
   return 0;
 }
 
+// The IP header length of the UDP super-packet h describes (csum_start, which must match the packet's
+// own header: no IPv6 extension headers, no IPv4 options beyond what IHL says); 0 if malformed.
+size_t udp_ip_header(const Hdr& h, const uint8_t* pkt, size_t len) {
+  const size_t iphl = h.csum_start;
+  if (h.gso_size == 0 || h.csum_offset != 6 || iphl + 8 > len) return 0;
+  if ((pkt[0] >> 4) == 4) return (pkt[0] & 0x0f) * 4u == iphl && iphl >= 20 && pkt[9] == IPPROTO_UDP ? iphl : 0;
+  if ((pkt[0] >> 4) == 6) return iphl == 40 && pkt[6] == IPPROTO_UDP ? iphl : 0;
+  return 0;
+}
+
+size_t udp_segment_count(const Hdr& h, const uint8_t* pkt, size_t len) {
+  const size_t iphl = udp_ip_header(h, pkt, len);
+  if (!iphl) return 0;
+  const size_t payload = len - iphl - 8;
+  return payload == 0 ? 1 : (payload + h.gso_size - 1) / h.gso_size;
+}
+
+// Rewrites the IP header copied to d for a packet of total bytes, the i-th cut from one super-packet.
+void fix_ip_header(uint8_t* d, size_t iphl, size_t total, uint16_t id0, size_t i) {
+  if ((d[0] >> 4) == 4) {
+    put16(d + 2, static_cast<uint16_t>(total));
+    put16(d + 4, static_cast<uint16_t>(id0 + i));
+    ipv4_checksum(d, iphl);
+  } else {
+    put16(d + 4, static_cast<uint16_t>(total - 40));
+  }
+}
+
+// USO: each datagram gets the super-packet's headers with its own lengths and a full UDP checksum.
+size_t udp_split(const Hdr& h, const uint8_t* pkt, size_t len, Packet* out, size_t count) {
+  const size_t iphl = h.csum_start, hdrlen = iphl + 8, payload = len - hdrlen;
+  const uint16_t id = (pkt[0] >> 4) == 4 ? get16(pkt + 4) : 0;
+  for (size_t i = 0, off = 0; i < count; ++i) {
+    const size_t seg = payload - off < h.gso_size ? payload - off : h.gso_size;
+    Packet& p = out[i];
+    p.rewind();
+    if (hdrlen + seg > p.cap) return 0;
+    uint8_t* d = p.data;
+    std::memcpy(d, pkt, hdrlen);
+    std::memcpy(d + hdrlen, pkt + hdrlen + off, seg);
+    fix_ip_header(d, iphl, hdrlen + seg, id, i);
+    uint8_t* udp = d + iphl;
+    put16(udp + 4, static_cast<uint16_t>(8 + seg));
+    udp[6] = udp[7] = 0;
+    const uint16_t c = static_cast<uint16_t>(~csum_fold(csum_add(pseudo(d, IPPROTO_UDP, 8 + seg), udp, 8 + seg)));
+    store_csum(udp + 6, c == 0 ? 0xffff : c);  // zero would mean "no checksum"
+    p.len = static_cast<uint32_t>(hdrlen + seg);
+    off += seg;
+  }
+  return count;
+}
+
 }  // namespace
 
 uint64_t csum_add(uint64_t sum, const uint8_t* p, size_t n) {
@@ -89,7 +141,8 @@ size_t segment_count(const Hdr& h, const uint8_t* pkt, size_t len) {
     if ((h.flags & kNeedsCsum) && size_t{h.csum_start} + h.csum_offset + 2 > len) return 0;
     return 1;
   }
-  if (h.gso_type != kGsoTcp4 && h.gso_type != kGsoTcp6) return 0;  // ECN and UDP are never negotiated
+  if (h.gso_type == kGsoUdpL4) return udp_segment_count(h, pkt, len);
+  if (h.gso_type != kGsoTcp4 && h.gso_type != kGsoTcp6) return 0;  // ECN is never negotiated
   const size_t iphl = h.csum_start;
   if (h.gso_size == 0 || iphl < 20 || iphl + 20 > len) return 0;
   if ((pkt[0] >> 4) != (h.gso_type == kGsoTcp4 ? 4 : 6)) return 0;
@@ -118,6 +171,7 @@ size_t gso_split(const Hdr& h, const uint8_t* pkt, size_t len, Packet* out, size
     }
     return 1;
   }
+  if (h.gso_type == kGsoUdpL4) return udp_split(h, pkt, len, out, count);
   const bool v4 = h.gso_type == kGsoTcp4;
   const size_t iphl = h.csum_start;
   const size_t tcphl = (pkt[iphl + 12] >> 4) * 4u;
@@ -136,13 +190,7 @@ size_t gso_split(const Hdr& h, const uint8_t* pkt, size_t len, Packet* out, size
     std::memcpy(d, pkt, hdrlen);
     std::memcpy(d + hdrlen, pkt + hdrlen + off, seg);
     const size_t total = hdrlen + seg;
-    if (v4) {
-      put16(d + 2, static_cast<uint16_t>(total));
-      put16(d + 4, static_cast<uint16_t>(id + i));
-      ipv4_checksum(d, iphl);
-    } else {
-      put16(d + 4, static_cast<uint16_t>(total - 40));
-    }
+    fix_ip_header(d, iphl, total, id, i);
     uint8_t* tcp = d + iphl;
     put32(tcp + 4, seq + static_cast<uint32_t>(off));
     uint8_t f = flags;

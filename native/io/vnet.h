@@ -1,9 +1,10 @@
-// virtio_net_hdr offloads for a TUN opened with IFF_VNET_HDR + TUNSETOFFLOAD(CSUM|TSO4|TSO6): the
-// wireguard-go shape (tun/offload_linux.go), done in userspace.
+// virtio_net_hdr offloads for a TUN opened with IFF_VNET_HDR + TUNSETOFFLOAD(CSUM|TSO4|TSO6, and
+// USO4|USO6 where the kernel has them): the wireguard-go shape (tun/offload_linux.go), done in userspace.
 //
-//   read side (TSO):  the kernel hands us up to 64 KiB TCP super-packets plus a header saying how to cut
-//                     them (gso_size) and/or a partial checksum to complete. gso_split() turns one such
-//                     read into ordinary IP packets (headers rewritten, checksums complete).
+//   read side (TSO/USO): the kernel hands us up to 64 KiB TCP or UDP super-packets plus a header saying
+//                     how to cut them (gso_size) and/or a partial checksum to complete. gso_split() turns
+//                     one such read into ordinary IP packets (headers rewritten, checksums complete). A
+//                     UDP super-packet comes from a sender using UDP_SEGMENT (QUIC stacks do).
 //   write side (GRO): consecutive TCP segments of one flow are written as one super-packet whose header
 //                     asks the kernel to treat it as GSO (tcp_run() finds the run, tcp_coalesce() fixes
 //                     the first packet's headers and fills the virtio header). Everything else is written
@@ -34,6 +35,7 @@ constexpr uint8_t kNeedsCsum = 1;
 constexpr uint8_t kGsoNone = 0;
 constexpr uint8_t kGsoTcp4 = 1;
 constexpr uint8_t kGsoTcp6 = 4;
+constexpr uint8_t kGsoUdpL4 = 5;  // VIRTIO_NET_HDR_GSO_UDP_L4: either IP version, the packet says which
 constexpr uint8_t kGsoEcn = 0x80;
 
 // Ones'-complement sum of n bytes in memory order (RFC 1071: byte-order independent), unfolded.

@@ -5,6 +5,7 @@
 #include <netinet/ip.h>
 #include <sched.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -476,17 +477,28 @@ uint16_t vnet_csum(const uint8_t* p, size_t n) {  // io/vnet's checksum as a hos
   return get16(b);
 }
 
-// TCP checksum of an IPv4 or IPv6 packet, computed the slow way; 0 when it verifies.
-uint16_t tcp_verify(const uint8_t* ip, size_t len) {
+// TCP or UDP checksum of an IPv4 or IPv6 packet, computed the slow way; 0 when it verifies.
+uint16_t l4_verify(const uint8_t* ip, size_t len, uint8_t proto) {
   const bool v4 = (ip[0] >> 4) == 4;
   const size_t iphl = v4 ? 20 : 40;
   std::vector<uint8_t> ph;
   ph.insert(ph.end(), ip + (v4 ? 12 : 8), ip + (v4 ? 20 : 40));
   const size_t l4 = len - iphl;
-  const uint8_t tail[4] = {0, IPPROTO_TCP, static_cast<uint8_t>(l4 >> 8), static_cast<uint8_t>(l4)};
+  const uint8_t tail[4] = {0, proto, static_cast<uint8_t>(l4 >> 8), static_cast<uint8_t>(l4)};
   ph.insert(ph.end(), tail, tail + 4);
   ph.insert(ph.end(), ip + iphl, ip + len);
   return checksum(ph.data(), ph.size());
+}
+
+uint16_t tcp_verify(const uint8_t* ip, size_t len) { return l4_verify(ip, len, IPPROTO_TCP); }
+
+void ip6_header(uint8_t* p, uint8_t proto, size_t body_len) {
+  std::memset(p, 0, 40);
+  p[0] = 0x60;
+  put16(p + 4, static_cast<uint16_t>(body_len));
+  p[6] = proto, p[7] = 64;
+  inet_pton(AF_INET6, "fd00::1", p + 8);
+  inet_pton(AF_INET6, "fd00::2", p + 24);
 }
 
 // A TCP super-packet as the kernel hands it over with TSO: headers once, then payload bytes.
@@ -498,11 +510,7 @@ std::vector<uint8_t> tcp_super(bool v4, size_t payload, uint8_t flags, uint32_t 
     put16(p.data() + 4, 0x1234);
     p[6] = 0x40;  // DF
   } else {
-    p[0] = 0x60;
-    put16(p.data() + 4, static_cast<uint16_t>(tcphl + payload));
-    p[6] = IPPROTO_TCP, p[7] = 64;
-    inet_pton(AF_INET6, "fd00::1", p.data() + 8);
-    inet_pton(AF_INET6, "fd00::2", p.data() + 24);
+    ip6_header(p.data(), IPPROTO_TCP, tcphl + payload);
   }
   uint8_t* t = p.data() + iphl;
   put16(t, 40000), put16(t + 2, 5201);
@@ -592,6 +600,139 @@ void split_coalesce(bool v4) {
 
 TEST(vnet_tso_split_then_gro_coalesce_v4) { split_coalesce(true); }
 TEST(vnet_tso_split_then_gro_coalesce_v6) { split_coalesce(false); }
+
+// A UDP super-packet as the kernel hands it over with USO (a UDP_SEGMENT send): headers once.
+std::vector<uint8_t> udp_super(bool v4, size_t payload) {
+  const size_t iphl = v4 ? 20 : 40;
+  std::vector<uint8_t> p(iphl + 8 + payload);
+  if (v4) {
+    ip4_header(p.data(), IPPROTO_UDP, "10.9.9.1", "10.9.9.2", 8 + payload);
+    put16(p.data() + 4, 0x4321);
+  } else {
+    ip6_header(p.data(), IPPROTO_UDP, 8 + payload);
+  }
+  uint8_t* u = p.data() + iphl;
+  put16(u, 40000), put16(u + 2, 443), put16(u + 4, static_cast<uint16_t>(8 + payload));
+  for (size_t i = 0; i < payload; ++i) p[iphl + 8 + i] = static_cast<uint8_t>(i * 5 + 1);
+  return p;
+}
+
+vnet::Hdr uso_hdr(size_t iphl, uint16_t gso) {
+  vnet::Hdr h;
+  h.flags = vnet::kNeedsCsum, h.gso_type = vnet::kGsoUdpL4, h.gso_size = gso;
+  h.csum_start = static_cast<uint16_t>(iphl), h.csum_offset = 6;
+  return h;
+}
+
+// Checks n datagrams cut from a super-packet of `payload` bytes at gso: lengths, IP and UDP headers,
+// checksums, and that the payloads join up in order. first_id: the super-packet's IPv4 ID.
+void check_uso_segments(const Packet* segs, size_t n, size_t payload, size_t gso, uint16_t first_id, uint8_t (*byte)(size_t)) {
+  size_t off = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* d = segs[i].data;
+    const bool v4 = (d[0] >> 4) == 4;
+    const size_t iphl = v4 ? 20 : 40, seg = std::min(gso, payload - off);
+    CHECKF(segs[i].len == iphl + 8 + seg, "datagram %zu len %u", i, segs[i].len);
+    if (v4)
+      CHECKF(get16(d + 2) == segs[i].len && get16(d + 4) == static_cast<uint16_t>(first_id + i) && checksum(d, 20) == 0, "datagram %zu IPv4 header", i);
+    else
+      CHECKF(get16(d + 4) == 8 + seg, "datagram %zu IPv6 payload length", i);
+    CHECKF(get16(d + iphl + 4) == 8 + seg && l4_verify(d, segs[i].len, IPPROTO_UDP) == 0, "datagram %zu UDP length/checksum", i);
+    bool same = true;
+    for (size_t k = 0; k < seg; ++k) same &= d[iphl + 8 + k] == byte(off + k);
+    CHECKF(same, "datagram %zu payload", i);
+    off += seg;
+  }
+  CHECK(off == payload);
+}
+
+uint8_t super_byte(size_t i) { return static_cast<uint8_t>(i * 5 + 1); }
+
+void uso_split(bool v4) {
+  const size_t payload = 5000, gso = 1200, iphl = v4 ? 20 : 40;
+  std::vector<uint8_t> super = udp_super(v4, payload);
+  const vnet::Hdr h = uso_hdr(iphl, gso);
+  CHECK(vnet::segment_count(h, super.data(), super.size()) == 5);
+  PacketPool pool;
+  pool.init(8, 2048);
+  Packet segs[8];
+  for (Packet& p : segs) pool.attach(p);
+  CHECK(vnet::gso_split(h, super.data(), super.size(), segs, 4) == 0);  // too few slots
+  const size_t n = vnet::gso_split(h, super.data(), super.size(), segs, 8);
+  CHECKF(n == 5, "split into %zu", n);
+  check_uso_segments(segs, n, payload, gso, 0x4321, super_byte);
+  // Malformed: not UDP's checksum field, no segment size, a header that is not UDP, csum_start off.
+  vnet::Hdr bad = h;
+  bad.csum_offset = 16;
+  CHECK(vnet::segment_count(bad, super.data(), super.size()) == 0);
+  bad = h, bad.gso_size = 0;
+  CHECK(vnet::segment_count(bad, super.data(), super.size()) == 0);
+  bad = h, bad.csum_start = static_cast<uint16_t>(iphl + 4);
+  CHECK(vnet::segment_count(bad, super.data(), super.size()) == 0);
+  super[v4 ? 9 : 6] = IPPROTO_TCP;
+  CHECK(vnet::segment_count(h, super.data(), super.size()) == 0);
+}
+
+TEST(vnet_uso_split_v4) { uso_split(true); }
+TEST(vnet_uso_split_v6) { uso_split(false); }
+
+uint8_t sent_byte(size_t i) { return static_cast<uint8_t>(i % 1200 + i / 1200); }
+
+// The kernel side of USO: a UDP_SEGMENT send routed into a TUN that negotiated TUN_F_USO4 reaches us
+// as one super-packet, which gso_split turns back into the datagrams sent.
+TEST(tun_uso_reads_a_udp_segment_send_as_one_superpacket) {
+  if (!need_netns()) return;
+  Tun tun;
+  TunConfig cfg;
+  cfg.name = "gwu0";
+  cfg.vnet_hdr = cfg.offload = true;
+  const int opened = tun.open(cfg);
+  CHECKF(opened == 0, "tun open: %s", std::strerror(-opened));
+  if (opened != 0 || !sh("ip addr add 10.9.8.1/24 dev gwu0")) return;
+  utsname u;
+  int major = 0, minor = 0;
+  if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &major, &minor) != 2 || major * 100 + minor < 602) {
+    gwtest::skip("USO needs Linux 6.2");
+    return;
+  }
+  CHECKF(tun.offload() && tun.uso(), "offload %d uso %d on %s", tun.offload(), tun.uso(), u.release);
+  UdpSocket sock;
+  const bool gso = sock.open(AF_INET, 0) == 0 && sock.enable_gso(true);
+  CHECK(gso);
+  if (!gso) return;
+  const size_t payload = 5 * 1200 + 300;
+  PacketPool pool;
+  pool.init(8, 2048);
+  Batch out;
+  pool.fill(out);
+  for (size_t i = 0, off = 0; off < payload; ++i, off += 1200) {
+    Packet& p = out.pkts[i];
+    p.len = static_cast<uint32_t>(std::min<size_t>(1200, payload - off));
+    for (size_t k = 0; k < p.len; ++k) p.data[k] = sent_byte(off + k);
+    Endpoint::parse("10.9.8.2:4444", &p.ep);
+    out.count = i + 1;
+  }
+  const IoResult s = sock.send_batch(out.pkts, out.count);
+  CHECKF(s.count == out.count && s.dropped == 0, "sent %zu of %zu, err %d", s.count, out.count, s.err);
+  pool.drain(out);
+  std::vector<uint8_t> buf(kVnetHdrLen + 65535);
+  vnet::Hdr h;
+  ssize_t got = -EAGAIN;
+  for (int tries = 0; tries < 200; ++tries) {  // skip what else the kernel sends out (none expected)
+    got = tun.read_one(buf.data(), buf.size());
+    if (got > static_cast<ssize_t>(kVnetHdrLen + 28) && buf[kVnetHdrLen + 9] == IPPROTO_UDP) break;
+    usleep(5000);
+  }
+  CHECKF(got > 0, "nothing read from the TUN (%zd)", got);
+  if (got <= 0) return;
+  std::memcpy(&h, buf.data(), sizeof h);
+  CHECKF(h.gso_type == vnet::kGsoUdpL4 && h.gso_size == 1200, "gso_type %u gso_size %u", h.gso_type, h.gso_size);
+  Packet segs[8];
+  for (Packet& p : segs) CHECK(pool.attach(p));
+  const size_t n = vnet::gso_split(h, buf.data() + kVnetHdrLen, static_cast<size_t>(got) - kVnetHdrLen, segs, 8);
+  CHECKF(n == 6, "split into %zu", n);
+  check_uso_segments(segs, n, payload, 1200, get16(buf.data() + kVnetHdrLen + 4), sent_byte);
+}
 
 TEST(vnet_gro_refuses_what_it_must_not_merge) {
   PacketPool pool;
