@@ -2,7 +2,7 @@
 // wireguard-go) the way wg(8) does: one request per connection, the reply read up to its errno line.
 // Sockets are looked for in SOCKET_DIR unless a call names another directory (a daemon in a namespace
 // of its own may have been given one).
-import { opendir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { formatPrefix } from '../net/prefix.js';
 import { EPROTO, UapiError, type DeviceChange, type DeviceState, type PeerState } from './uapi.js';
@@ -159,16 +159,18 @@ export async function uapiProbe(ifname: string, dir = SOCKET_DIR): Promise<boole
   });
 }
 
+/** Interfaces with a socket file in `dir`, answered or not, in directory order; none if `dir` is missing. */
+export async function uapiSocketNames(dir = SOCKET_DIR): Promise<string[]> {
+  const files = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  return files.filter((f) => f.endsWith('.sock') && f !== '.sock').map((f) => f.slice(0, -'.sock'.length));
+}
+
 /** Interfaces with a live UAPI socket, in directory order (as `wg show interfaces` lists them). */
 export async function uapiInterfaces(dir = SOCKET_DIR): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of await opendir(dir)) {
-      const name = entry.name.slice(0, -'.sock'.length);
-      if (entry.name.endsWith('.sock') && name !== '' && (await uapiProbe(name, dir))) names.push(name);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  return names;
+  const live: string[] = [];
+  for (const name of await uapiSocketNames(dir)) if (await uapiProbe(name, dir)) live.push(name);
+  return live;
 }
