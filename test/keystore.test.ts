@@ -1,7 +1,7 @@
 // The keystore: modes, create/rotate/show, atomic replacement, bad names, and the `gridwire keys` CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -111,6 +111,21 @@ describe('keystore', () => {
     assert.equal(listed[1]!.publicKey, a.publicKey);
     assert.ok(listed.every((k) => !('privateKey' in k)));
     assert.deepEqual(await new Keystore(join(root, 'missing')).list(), []);
+  });
+
+  test('a name stored as both types (by hand) is listed once per file with its type, warned about, and refused by name', async () => {
+    const { warnings, warn } = quiet();
+    const store = new Keystore(freshDir(), warn);
+    const wg = await store.create('a', 'wireguard');
+    const planetary = await store.create('p', 'planetary');
+    await rename(join(store.dir, 'p.planetary'), join(store.dir, 'a.planetary'));
+    const listed = await store.list();
+    assert.deepEqual(listed.map((k) => [k.name, k.type, k.publicKey]), [['a', 'wireguard', wg.publicKey], ['a', 'planetary', planetary.publicKey]]);
+    const ambiguous = `key 'a' is stored twice, as ${join(store.dir, 'a.wg')} and ${join(store.dir, 'a.planetary')}; remove or rename one`;
+    assert.deepEqual(warnings, [`Warning: ${ambiguous}`]);
+    await assert.rejects(store.load('a'), { kind: 'state', message: ambiguous });
+    await assert.rejects(store.rotate('a'), { kind: 'state', message: ambiguous });
+    await assert.rejects(store.create('a', 'planetary'), { kind: 'input', message: "key 'a' already exists (wireguard and planetary); use rotate to replace it" });
   });
 
   test('a world-accessible key is refused, a group-readable one warned about, a loose directory warned about', async () => {

@@ -1,7 +1,9 @@
 // Named private keys in one directory (0700), one file per key (0600): `<name>.wg` for WireGuard,
 // `<name>.planetary` for planetary identities. Every write goes to a fresh temporary file that is then
 // linked or renamed into place, so a reader sees the old key or the new one, never half a key; rotate
-// keeps the key it replaces as `<name>.prev`.
+// keeps the key it replaces as `<name>.prev`. A name is one key: create refuses a name taken by either type,
+// and a name found as both files (made by hand) is listed once per file with its type, warned about, and
+// refused by load and rotate, which could only guess which one was meant.
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
@@ -51,26 +53,34 @@ export class Keystore {
     private readonly warn: Warn = (m) => process.stderr.write(`${m}\n`),
   ) {}
 
-  /** All keys, previous ones included, sorted by name. */
+  /** All key files, previous ones included, sorted by name, each with the type its extension gives. */
   async list(): Promise<StoredKey[]> {
     const entries = await readdir(this.dir).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return [] as string[];
       throw new KeystoreError(`cannot read keystore ${this.dir}: ${err.code ?? err.message}`, 'state');
     });
     await this.checkDir();
-    const refs = entries.flatMap((file) =>
-      KEY_TYPES.filter((t) => file.endsWith(CODECS[t].extension)).map((t) => file.slice(0, -CODECS[t].extension.length)),
-    );
+    const typesByRef = new Map<string, KeyType[]>();
+    for (const type of KEY_TYPES) {
+      for (const file of entries.filter((f) => f.endsWith(CODECS[type].extension))) {
+        const ref = file.slice(0, -CODECS[type].extension.length);
+        if (isRef(ref)) typesByRef.set(ref, [...(typesByRef.get(ref) ?? []), type]);
+      }
+    }
     const keys: StoredKey[] = [];
-    for (const ref of refs.filter(isRef).sort()) {
-      try {
-        const { privateKey, ...stored } = await this.read(ref);
-        privateKey.fill(0);
-        keys.push(stored);
-      } catch (err) {
-        // One bad file must not hide the others; it is named, and refused again when used.
-        if (!(err instanceof KeystoreError)) throw err;
-        this.warn(`Warning: ${err.message}`);
+    for (const ref of [...typesByRef.keys()].sort()) {
+      const types = typesByRef.get(ref)!;
+      if (types.length > 1) this.warn(`Warning: ${this.ambiguous(ref, types).message}`);
+      for (const type of types) {
+        try {
+          const { privateKey, ...stored } = await this.read(ref, type);
+          privateKey.fill(0);
+          keys.push(stored);
+        } catch (err) {
+          // One bad file must not hide the others; it is named, and refused again when used.
+          if (!(err instanceof KeystoreError)) throw err;
+          this.warn(`Warning: ${err.message}`);
+        }
       }
     }
     return keys;
@@ -80,8 +90,8 @@ export class Keystore {
   async create(name: string, type: KeyType): Promise<StoredKey> {
     checkKeyName(name);
     await this.ensureDir();
-    const existing = await this.typeOf(name);
-    if (existing) throw new KeystoreError(`key '${name}' already exists (${existing}); use rotate to replace it`, 'input');
+    const existing = await this.typesOf(name);
+    if (existing.length) throw new KeystoreError(`key '${name}' already exists (${existing.join(' and ')}); use rotate to replace it`, 'input');
     const privateKey = CODECS[type].generate();
     try {
       const tmp = await this.writeTemp(CODECS[type].format(privateKey));
@@ -123,12 +133,13 @@ export class Keystore {
   async load(ref: string): Promise<LoadedKey> {
     checkKeyName(ref, { allowPrev: true });
     await this.checkDir();
-    return this.read(ref);
+    const types = await this.typesOf(ref);
+    if (types.length === 0) throw new KeystoreError(`no key named '${ref}' in ${this.dir}`, 'input');
+    if (types.length > 1) throw this.ambiguous(ref, types);
+    return this.read(ref, types[0]!);
   }
 
-  private async read(ref: string): Promise<LoadedKey> {
-    const type = await this.typeOf(ref);
-    if (!type) throw new KeystoreError(`no key named '${ref}' in ${this.dir}`, 'input');
+  private async read(ref: string, type: KeyType): Promise<LoadedKey> {
     const path = this.path(ref, type);
     const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
       throw new KeystoreError(`cannot open ${path}: ${err.code === 'ELOOP' ? 'it is a symbolic link' : (err.code ?? err.message)}`, 'state');
@@ -158,11 +169,16 @@ export class Keystore {
     return join(this.dir, ref + CODECS[type].extension);
   }
 
-  private async typeOf(ref: string): Promise<KeyType | undefined> {
+  private async typesOf(ref: string): Promise<KeyType[]> {
+    const found: KeyType[] = [];
     for (const type of KEY_TYPES) {
-      if (await lstat(this.path(ref, type)).then(() => true, () => false)) return type;
+      if (await lstat(this.path(ref, type)).then(() => true, () => false)) found.push(type);
     }
-    return undefined;
+    return found;
+  }
+
+  private ambiguous(ref: string, types: readonly KeyType[]): KeystoreError {
+    return new KeystoreError(`key '${ref}' is stored twice, as ${types.map((t) => this.path(ref, t)).join(' and ')}; remove or rename one`, 'state');
   }
 
   private async ensureDir(): Promise<void> {

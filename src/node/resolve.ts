@@ -1,7 +1,5 @@
 // The I/O half of peering from the chain: the resolver the config asks for, and one lookup per peer
 // named by node or twin id, each turned into an outcome desiredState() can use.
-import { lookup as dnsLookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { resolve as resolvePath } from 'node:path';
 import {
   ChainNotFoundError,
@@ -12,6 +10,7 @@ import {
   SubstrateBackend,
   type ChainBackend,
 } from '../chain/index.js';
+import { numericEndpoint } from '../net/endpoint.js';
 import { isChainPeer, type NodeConfig } from './config.js';
 import type { Lookup } from './desired.js';
 import { splitHostPort } from './formats.js';
@@ -66,10 +65,10 @@ export async function resolveEndpoints(config: NodeConfig): Promise<Map<string, 
     for (const peer of iface.peers ?? []) {
       if (isChainPeer(peer) || peer.endpoint === undefined || out.has(peer.endpoint)) continue;
       const { host, port } = splitHostPort(peer.endpoint)!;
-      const ip = isIP(host) ? host : (await dnsLookup(host).catch(() => {
+      const numeric = await numericEndpoint(host, port).catch(() => {
         throw new Error(`cannot resolve the host of endpoint ${peer.endpoint}`);
-      })).address;
-      out.set(peer.endpoint, isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`);
+      });
+      out.set(peer.endpoint, numeric);
     }
   }
   return out;

@@ -1,11 +1,9 @@
 // What `gridwire status` reports, gathered the way an operator's tools would: every UAPI socket in
 // /var/run/wireguard (any userspace WireGuard daemon) and each planetary admin endpoint. Read only: a
 // socket nobody answers on is reported as a problem, never removed and never fatal.
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { encodeKey, publicKey } from '../keys/index.js';
-import { uapiGet } from '../wireguard/uapi-client.js';
-import { SOCKET_DIR } from '../wireguard/uapi-server.js';
+import { uapiGet, uapiSocketNames } from '../wireguard/uapi-client.js';
+import { SOCKET_DIR, socketPath } from '../wireguard/uapi-server.js';
 import { adminRequest, type AdminClientError } from './admin-client.js';
 
 export const DEFAULT_ADMIN = 'unix:///var/run/yggdrasil.sock';
@@ -94,13 +92,13 @@ function deadSocketMessage(err: { code?: string; message: string }, socketFile: 
 async function wireguardStatus(): Promise<{ interfaces: WgInterfaceStatus[]; problems: Problem[] }> {
   const interfaces: WgInterfaceStatus[] = [];
   const problems: Problem[] = [];
-  const files = await readdir(SOCKET_DIR).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') problems.push({ source: SOCKET_DIR, message: err.message });
+  // Not uapiInterfaces(): its probe removes a dead socket, which status reports instead.
+  const names = await uapiSocketNames().catch((err: Error) => {
+    problems.push({ source: SOCKET_DIR, message: err.message });
     return [] as string[];
   });
-  for (const file of files.filter((f) => f.endsWith('.sock') && f !== '.sock').sort()) {
-    const name = file.slice(0, -'.sock'.length);
-    const source = join(SOCKET_DIR, file);
+  for (const name of names.sort()) {
+    const source = socketPath(name);
     try {
       const dev = await uapiGet(name);
       interfaces.push({

@@ -2,12 +2,11 @@
 // sessions, TUN) configured from a yggdrasil config, the TUN addressed, and the admin socket served.
 // JS decides and observes; packets stay in C++.
 import { execFile } from 'node:child_process';
-import { lookup } from 'node:dns/promises';
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { promisify } from 'node:util';
 import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.js';
+import { numericEndpoint } from '../net/endpoint.js';
 import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativePlanetaryPeerRow, type NativePlanetarySnapshot, type NativeProtoKind } from '../native/binding.js';
 import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryPath, type PlanetaryPeer, type PlanetarySelf, type PlanetarySession, type PlanetaryState, type PlanetaryTreeEntry } from './admin.js';
 import type { PlanetaryConfig } from './config.js';
@@ -29,23 +28,15 @@ function zoneIndex(zone: string): string {
   return readFileSync(path, 'utf8').trim();
 }
 
-// With a source interface, the engine sets a link-local address's zone to it when it dials (as
-// yggdrasil does), so the URI's own zone is dropped here.
-async function numericAddress(host: string, port: number, sourceInterface: string): Promise<string> {
-  const [bare, uriZone] = host.split('%') as [string, string | undefined];
-  const zone = sourceInterface ? undefined : uriZone;
-  const ip = isIP(bare) ? bare : (await lookup(bare)).address;
-  if (isIP(ip) === 4) return `${ip}:${port}`;
-  return `[${ip}${zone ? `%${zoneIndex(zone)}` : ''}]:${port}`;
-}
-
 /** Resolves a peering or listen URI, dialed out of `sourceInterface` if not '', into what the engine takes. */
 export async function linkSpec(uri: string, sourceInterface = ''): Promise<NativePlanetaryLinkSpec> {
   const u: PeerUri = parsePeerUri(uri);
   return {
     uri: u.withoutQuery,
     ...(sourceInterface && { sourceInterface }),
-    address: await numericAddress(u.host, u.port, sourceInterface),
+    // With a source interface, the engine sets a link-local address's zone to it when it dials (as
+    // yggdrasil does), so the URI's own zone is dropped here.
+    address: await numericEndpoint(u.host, u.port, (zone) => (sourceInterface ? '' : zoneIndex(zone))),
     tls: u.scheme === 'tls',
     ...(u.sni !== undefined && { sni: u.sni }),
     password: u.password,

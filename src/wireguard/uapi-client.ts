@@ -1,6 +1,8 @@
 // The client side of the UAPI socket, for talking to any userspace WireGuard daemon (gridwire or
 // wireguard-go) the way wg(8) does: one request per connection, the reply read up to its errno line.
-import { opendir, stat, unlink } from 'node:fs/promises';
+// Sockets are looked for in SOCKET_DIR unless a call names another directory (a daemon in a namespace
+// of its own may have been given one).
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { formatPrefix } from '../net/prefix.js';
 import { EPROTO, UapiError, type DeviceChange, type DeviceState, type PeerState } from './uapi.js';
@@ -9,15 +11,16 @@ import { SOCKET_DIR, socketPath } from './uapi-server.js';
 const REPLY_END = /(?:^|\n)errno=(-?\d+)\n\n$/;
 
 /** Sends one request (`get=1\n\n` or a whole `set=1` request) and returns the reply, errno line included. */
-export function uapiRequest(ifname: string, request: string, timeoutMs = 5000): Promise<string> {
+export function uapiRequest(ifname: string, request: string, dir = SOCKET_DIR, timeoutMs = 5000): Promise<string> {
+  const path = socketPath(ifname, dir);
   return new Promise((resolve, reject) => {
-    const socket = connect(socketPath(ifname));
+    const socket = connect(path);
     let reply = '';
     const fail = (err: Error) => {
       socket.destroy();
       reject(err); // no-op once resolved
     };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`${socketPath(ifname)}: no reply within ${timeoutMs} ms`)));
+    socket.setTimeout(timeoutMs, () => fail(new Error(`${path}: no reply within ${timeoutMs} ms`)));
     socket.on('error', fail);
     socket.on('data', (chunk) => {
       reply += chunk.toString('utf8');
@@ -26,7 +29,7 @@ export function uapiRequest(ifname: string, request: string, timeoutMs = 5000): 
         resolve(reply);
       }
     });
-    socket.on('end', () => fail(new UapiError(EPROTO, `${socketPath(ifname)}: connection closed before the errno line`)));
+    socket.on('end', () => fail(new UapiError(EPROTO, `${path}: connection closed before the errno line`)));
     socket.write(request);
   });
 }
@@ -55,8 +58,8 @@ export function formatSet(change: DeviceChange): string {
 }
 
 /** Applies `change`; returns the daemon's errno (0 on success, negative as in the protocol). */
-export async function uapiSet(ifname: string, change: DeviceChange): Promise<number> {
-  return Number(REPLY_END.exec(await uapiRequest(ifname, formatSet(change)))![1]);
+export async function uapiSet(ifname: string, change: DeviceChange, dir = SOCKET_DIR): Promise<number> {
+  return Number(REPLY_END.exec(await uapiRequest(ifname, formatSet(change), dir))![1]);
 }
 
 function hexKey(value: string): Uint8Array {
@@ -132,16 +135,16 @@ export function parseGet(reply: string): DeviceState {
   throw new UapiError(EPROTO, 'get reply without an errno line');
 }
 
-export async function uapiGet(ifname: string): Promise<DeviceState> {
-  return parseGet(await uapiRequest(ifname, 'get=1\n\n'));
+export async function uapiGet(ifname: string, dir = SOCKET_DIR): Promise<DeviceState> {
+  return parseGet(await uapiRequest(ifname, 'get=1\n\n', dir));
 }
 
 /**
  * True when a daemon answers at the interface's socket. A refused connection means the daemon died:
  * its socket file is removed, as wg(8) does; other failures (permissions) still count as present.
  */
-export async function uapiProbe(ifname: string): Promise<boolean> {
-  const path = socketPath(ifname);
+export async function uapiProbe(ifname: string, dir = SOCKET_DIR): Promise<boolean> {
+  const path = socketPath(ifname, dir);
   if (!(await stat(path).catch(() => undefined))?.isSocket()) return false;
   return new Promise((resolve) => {
     const s = connect(path);
@@ -156,16 +159,18 @@ export async function uapiProbe(ifname: string): Promise<boolean> {
   });
 }
 
+/** Interfaces with a socket file in `dir`, answered or not, in directory order; none if `dir` is missing. */
+export async function uapiSocketNames(dir = SOCKET_DIR): Promise<string[]> {
+  const files = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  return files.filter((f) => f.endsWith('.sock') && f !== '.sock').map((f) => f.slice(0, -'.sock'.length));
+}
+
 /** Interfaces with a live UAPI socket, in directory order (as `wg show interfaces` lists them). */
-export async function uapiInterfaces(): Promise<string[]> {
-  const names: string[] = [];
-  try {
-    for await (const entry of await opendir(SOCKET_DIR)) {
-      const name = entry.name.slice(0, -'.sock'.length);
-      if (entry.name.endsWith('.sock') && name !== '' && (await uapiProbe(name))) names.push(name);
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  return names;
+export async function uapiInterfaces(dir = SOCKET_DIR): Promise<string[]> {
+  const live: string[] = [];
+  for (const name of await uapiSocketNames(dir)) if (await uapiProbe(name, dir)) live.push(name);
+  return live;
 }

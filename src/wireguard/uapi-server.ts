@@ -15,8 +15,8 @@ export interface UapiHandler {
   set(change: DeviceChange): void | Promise<void>;
 }
 
-export function socketPath(ifname: string): string {
-  return join(SOCKET_DIR, `${ifname}.sock`);
+export function socketPath(ifname: string, dir = SOCKET_DIR): string {
+  return join(dir, `${ifname}.sock`);
 }
 
 function errnoOf(err: unknown): number {
