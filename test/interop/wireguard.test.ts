@@ -8,6 +8,7 @@
 // namespaces and daemons; each test resets the sessions it uses (removes and re-adds the peers).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { peerPath } from '../../src/netns/lab.js';
 import { requirePeer, withLab, type Lab } from '../lib/netns.js';
 import {
   BackgroundPing,
@@ -31,6 +32,34 @@ import {
   type PingOptions,
   type WgNode,
 } from './wg-lab.js';
+
+// USO: one sendto with UDP_SEGMENT carries several datagrams; the receiver checks each one's length
+// and bytes (datagram k, byte j = (k * 31 + j) % 251) and prints one JSON line.
+const USO_PORT = 4433;
+const USO_SIZES = [1200, 1200, 1200, 1200, 1200, 300];
+const USO_SENDER = `
+import socket, sys
+dst, port, sizes = sys.argv[1], int(sys.argv[2]), [int(x) for x in sys.argv[3].split(',')]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_UDP, 103, sizes[0])  # UDP_SEGMENT
+s.sendto(b''.join(bytes((k * 31 + j) % 251 for j in range(n)) for k, n in enumerate(sizes)), (dst, port))
+`;
+const USO_RECEIVER = `
+import json, socket, sys
+host, port, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((host, port))
+s.settimeout(4)
+print('ready', flush=True)
+got = []
+try:
+    while len(got) < want:
+        got.append(s.recv(65535))
+except socket.timeout:
+    pass
+intact = all(d == bytes((k * 31 + j) % 251 for j in range(len(d))) for k, d in enumerate(got))
+print(json.dumps({'lengths': [len(d) for d in got], 'intact': intact}), flush=True)
+`;
 
 const GO_NEW: Impl = 'wireguard-go-new';
 const GO_OLD: Impl = 'wireguard-go-old';
@@ -580,6 +609,27 @@ describe('gridwire device ↔ wireguard-go 0.0.20231211 (drop counters)', { time
     }, 5_000, 'the TUN back in the shared loop once traffic stops');
     await expectPing(a, b, 4, { count: 3 });
     await expectPing(b, a, 4, { count: 3 });
+  });
+
+  test('a UDP_SEGMENT send reaches gridwire as one super-packet (USO) and the peer as every datagram, intact', async (t) => {
+    const pair = await shared.get(t);
+    if (!pair || !requirePeer(t, ['python3'])) return;
+    const { a, b, lab } = pair;
+    const runner = a.runner!;
+    await connect(pair, { initiator: 'a', outer: 4 });
+    const before = (await runner.counters())['tun_udp_superpackets'] ?? NaN;
+    const receiver = lab.spawn(b.ns, [peerPath('python3'), '-c', USO_RECEIVER, b.addr(4), String(USO_PORT), String(USO_SIZES.length)]);
+    try {
+      await receiver.waitForOutput(/ready/, 5_000);
+      const sent = await lab.exec(a.ns, [peerPath('python3'), '-c', USO_SENDER, b.addr(4), String(USO_PORT), USO_SIZES.join(',')]);
+      assert.equal(sent.code, 0, `UDP_SEGMENT sender: ${sent.stderr}`);
+      const [, json] = await receiver.waitForOutput(/^(\{.*\})$/m, 5_000);
+      assert.deepEqual(JSON.parse(json!), { lengths: USO_SIZES, intact: true }, 'b got every datagram, in order, with its bytes');
+    } finally {
+      await receiver.kill();
+    }
+    const after = (await runner.counters())['tun_udp_superpackets'] ?? NaN;
+    assert.ok(after > before, `the send reached gridwire's TUN as a UDP super-packet: ${before} → ${after}`);
   });
 
   test('an initiation flood with valid mac1 draws cookie replies; the real peer still gets its handshake', async (t) => {
