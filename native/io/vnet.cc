@@ -77,25 +77,32 @@ void fix_ip_header(uint8_t* d, size_t iphl, size_t total, uint16_t id0, size_t i
   }
 }
 
+uint16_t ipv4_id(const uint8_t* pkt) { return (pkt[0] >> 4) == 4 ? get16(pkt + 4) : 0; }
+
+// The i-th cut of a super-packet into p: its headers (hdrlen bytes, IP header iphl of them) and payload
+// bytes [off, off + seg), IP header rewritten. False if p's slab is too small.
+bool cut(const uint8_t* pkt, size_t iphl, size_t hdrlen, size_t off, size_t seg, size_t i, Packet& p) {
+  p.rewind();
+  if (hdrlen + seg > p.cap) return false;
+  std::memcpy(p.data, pkt, hdrlen);
+  std::memcpy(p.data + hdrlen, pkt + hdrlen + off, seg);
+  fix_ip_header(p.data, iphl, hdrlen + seg, ipv4_id(pkt), i);
+  p.len = static_cast<uint32_t>(hdrlen + seg);
+  return true;
+}
+
 // USO: each datagram gets the super-packet's headers with its own lengths and a full UDP checksum.
 size_t udp_split(const Hdr& h, const uint8_t* pkt, size_t len, Packet* out, size_t count) {
   const size_t iphl = h.csum_start, hdrlen = iphl + 8, payload = len - hdrlen;
-  const uint16_t id = (pkt[0] >> 4) == 4 ? get16(pkt + 4) : 0;
   for (size_t i = 0, off = 0; i < count; ++i) {
     const size_t seg = payload - off < h.gso_size ? payload - off : h.gso_size;
-    Packet& p = out[i];
-    p.rewind();
-    if (hdrlen + seg > p.cap) return 0;
-    uint8_t* d = p.data;
-    std::memcpy(d, pkt, hdrlen);
-    std::memcpy(d + hdrlen, pkt + hdrlen + off, seg);
-    fix_ip_header(d, iphl, hdrlen + seg, id, i);
+    if (!cut(pkt, iphl, hdrlen, off, seg, i, out[i])) return 0;
+    uint8_t* d = out[i].data;
     uint8_t* udp = d + iphl;
     put16(udp + 4, static_cast<uint16_t>(8 + seg));
     udp[6] = udp[7] = 0;
     const uint16_t c = static_cast<uint16_t>(~csum_fold(csum_add(pseudo(d, IPPROTO_UDP, 8 + seg), udp, 8 + seg)));
     store_csum(udp + 6, c == 0 ? 0xffff : c);  // zero would mean "no checksum"
-    p.len = static_cast<uint32_t>(hdrlen + seg);
     off += seg;
   }
   return count;
@@ -172,25 +179,17 @@ size_t gso_split(const Hdr& h, const uint8_t* pkt, size_t len, Packet* out, size
     return 1;
   }
   if (h.gso_type == kGsoUdpL4) return udp_split(h, pkt, len, out, count);
-  const bool v4 = h.gso_type == kGsoTcp4;
   const size_t iphl = h.csum_start;
   const size_t tcphl = (pkt[iphl + 12] >> 4) * 4u;
   const size_t hdrlen = iphl + tcphl;
   const size_t payload = len - hdrlen;
-  const uint16_t id = v4 ? get16(pkt + 4) : 0;
   const uint32_t seq = get32(pkt + iphl + 4);
   const uint8_t flags = pkt[iphl + 13];
   size_t off = 0;
   for (size_t i = 0; i < count; ++i) {
     const size_t seg = payload - off < h.gso_size ? payload - off : h.gso_size;
-    Packet& p = out[i];
-    p.rewind();
-    if (hdrlen + seg > p.cap) return 0;
-    uint8_t* d = p.data;
-    std::memcpy(d, pkt, hdrlen);
-    std::memcpy(d + hdrlen, pkt + hdrlen + off, seg);
-    const size_t total = hdrlen + seg;
-    fix_ip_header(d, iphl, total, id, i);
+    if (!cut(pkt, iphl, hdrlen, off, seg, i, out[i])) return 0;
+    uint8_t* d = out[i].data;
     uint8_t* tcp = d + iphl;
     put32(tcp + 4, seq + static_cast<uint32_t>(off));
     uint8_t f = flags;
@@ -200,7 +199,6 @@ size_t gso_split(const Hdr& h, const uint8_t* pkt, size_t len, Packet* out, size
     tcp[16] = tcp[17] = 0;
     const uint64_t s = csum_add(pseudo(d, IPPROTO_TCP, tcphl + seg), tcp, tcphl + seg);
     store_csum(tcp + 16, static_cast<uint16_t>(~csum_fold(s)));
-    p.len = static_cast<uint32_t>(total);
     off += seg;
   }
   return count;

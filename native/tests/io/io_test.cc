@@ -537,6 +537,16 @@ TEST(vnet_checksum_matches_reference) {
   CHECK(vnet_csum(ff.data(), ff.size()) == checksum(ff.data(), ff.size()));
 }
 
+// Output packets for gso_split, each with a slab.
+struct Slots {
+  PacketPool pool;
+  Packet segs[16];
+  Slots() {
+    pool.init(16, 2048);
+    for (Packet& p : segs) CHECK(pool.attach(p));
+  }
+};
+
 void split_coalesce(bool v4) {
   const uint32_t seq0 = 0xfffff000;  // wraps during the split
   const size_t payload = 10000, gso = 1388;
@@ -548,10 +558,8 @@ void split_coalesce(bool v4) {
   h.gso_size = gso, h.csum_start = static_cast<uint16_t>(iphl), h.csum_offset = 16;
   const size_t want = (payload + gso - 1) / gso;
   CHECK(vnet::segment_count(h, super.data(), super.size()) == want);
-  PacketPool pool;
-  pool.init(16, 2048);
-  Packet segs[16];
-  for (Packet& p : segs) pool.attach(p);
+  Slots slots;
+  Packet* segs = slots.segs;
   CHECK(vnet::gso_split(h, super.data(), super.size(), segs, 3) == 0);  // too few slots
   const size_t n = vnet::gso_split(h, super.data(), super.size(), segs, 16);
   CHECKF(n == want, "split into %zu, want %zu", n, want);
@@ -653,10 +661,8 @@ void uso_split(bool v4) {
   std::vector<uint8_t> super = udp_super(v4, payload);
   const vnet::Hdr h = uso_hdr(iphl, gso);
   CHECK(vnet::segment_count(h, super.data(), super.size()) == 5);
-  PacketPool pool;
-  pool.init(8, 2048);
-  Packet segs[8];
-  for (Packet& p : segs) pool.attach(p);
+  Slots slots;
+  Packet* segs = slots.segs;
   CHECK(vnet::gso_split(h, super.data(), super.size(), segs, 4) == 0);  // too few slots
   const size_t n = vnet::gso_split(h, super.data(), super.size(), segs, 8);
   CHECKF(n == 5, "split into %zu", n);
@@ -727,11 +733,10 @@ TEST(tun_uso_reads_a_udp_segment_send_as_one_superpacket) {
   if (got <= 0) return;
   std::memcpy(&h, buf.data(), sizeof h);
   CHECKF(h.gso_type == vnet::kGsoUdpL4 && h.gso_size == 1200, "gso_type %u gso_size %u", h.gso_type, h.gso_size);
-  Packet segs[8];
-  for (Packet& p : segs) CHECK(pool.attach(p));
-  const size_t n = vnet::gso_split(h, buf.data() + kVnetHdrLen, static_cast<size_t>(got) - kVnetHdrLen, segs, 8);
+  Slots slots;
+  const size_t n = vnet::gso_split(h, buf.data() + kVnetHdrLen, static_cast<size_t>(got) - kVnetHdrLen, slots.segs, 8);
   CHECKF(n == 6, "split into %zu", n);
-  check_uso_segments(segs, n, payload, 1200, get16(buf.data() + kVnetHdrLen + 4), sent_byte);
+  check_uso_segments(slots.segs, n, payload, 1200, get16(buf.data() + kVnetHdrLen + 4), sent_byte);
 }
 
 TEST(vnet_gro_refuses_what_it_must_not_merge) {
