@@ -220,7 +220,7 @@ const veth: Scenario = {
 };
 
 /** Built with the addon from native/bench/null_relay.cc. */
-export const NULL_RELAY = join(packageRoot(), 'build', 'Release', 'null-relay');
+const NULL_RELAY = join(packageRoot(), 'build', 'Release', 'null-relay');
 const RELAY_PORT = 51830;
 
 /**
