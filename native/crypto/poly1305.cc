@@ -1,6 +1,20 @@
 #include "poly1305.h"
 
+#include <openssl/evp.h>
+
 #include <cstring>
+
+#include "provider.h"
+#include "../util/env.h"
+
+// OpenSSL's Poly1305 core as Node exports it; weak, so a libcrypto without it leaves them null.
+// Signatures unchanged since OpenSSL 1.1.0 (include/crypto/poly1305.h).
+extern "C" {
+size_t Poly1305_ctx_size(void) __attribute__((weak));
+void Poly1305_Init(void* ctx, const unsigned char key[32]) __attribute__((weak));
+void Poly1305_Update(void* ctx, const unsigned char* inp, size_t len) __attribute__((weak));
+void Poly1305_Final(void* ctx, unsigned char mac[16]) __attribute__((weak));
+}
 
 namespace gw::crypto {
 namespace {
@@ -83,19 +97,111 @@ struct State {
   ~State() { wipe(this, sizeof *this); }
 };
 
+// Blocks as they arrive from the parts; a block split across parts waits in buf.
+class Portable {
+ public:
+  explicit Portable(const uint8_t key[32]) : st_(key) {}
+  ~Portable() { wipe(buf_, sizeof buf_); }
+
+  void update(const uint8_t* in, size_t len) {
+    if (!len) return;  // an empty part may have a null pointer
+    if (used_) {
+      size_t take = len < 16 - used_ ? len : 16 - used_;
+      std::memcpy(buf_ + used_, in, take);
+      used_ += take, in += take, len -= take;
+      if (used_ < 16) return;
+      st_.block(buf_, kHibit);
+      used_ = 0;
+    }
+    for (; len >= 16; in += 16, len -= 16) st_.block(in, kHibit);
+    std::memcpy(buf_, in, len);
+    used_ = len;
+  }
+
+  void final(const uint8_t s[16], uint8_t tag[16]) {
+    if (used_) {
+      std::memset(buf_ + used_, 0, 16 - used_);
+      buf_[used_] = 1;
+      st_.block(buf_, 0);
+    }
+    st_.finish(s, tag);
+  }
+
+ private:
+  static constexpr uint64_t kHibit = 1ull << 40;
+  State st_;
+  uint8_t buf_[16] = {};
+  size_t used_ = 0;
+};
+
+bool portable(const uint8_t key[32], const Slice* parts, size_t n, uint8_t tag[16]) {
+  Portable p(key);
+  for (size_t i = 0; i < n; i++) p.update(parts[i].data, parts[i].len);
+  p.final(key + 16, tag);
+  return true;
+}
+
+constexpr size_t kCoreCtxMax = 512;
+
+bool exported_available() {
+  static const bool on = Poly1305_ctx_size && Poly1305_Init && Poly1305_Update && Poly1305_Final &&
+                         Poly1305_ctx_size() <= kCoreCtxMax;
+  return on;
+}
+
+bool exported(const uint8_t key[32], const Slice* parts, size_t n, uint8_t tag[16]) {
+  if (!exported_available()) return false;
+  alignas(64) static thread_local uint8_t ctx[kCoreCtxMax];
+  Poly1305_Init(ctx, key);
+  for (size_t i = 0; i < n; i++) Poly1305_Update(ctx, parts[i].data, parts[i].len);
+  Poly1305_Final(ctx, tag);  // which cleanses the context
+  return true;
+}
+
+bool evp(const uint8_t key[32], const Slice* parts, size_t n, uint8_t tag[16]) {
+  thread_local struct Holder {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(algo::poly1305);
+    ~Holder() { EVP_MAC_CTX_free(ctx); }
+  } h;
+  size_t out = 0;
+  if (!h.ctx || EVP_MAC_init(h.ctx, key, 32, nullptr) != 1) return false;
+  for (size_t i = 0; i < n; i++)
+    if (parts[i].len && EVP_MAC_update(h.ctx, parts[i].data, parts[i].len) != 1) return false;
+  return EVP_MAC_final(h.ctx, tag, &out, 16) == 1 && out == 16;
+}
+
+Poly1305Route choose(size_t len) {
+  static const struct Choice {
+    size_t short_limit;
+    bool use_exported;
+  } c = [] {
+    bool to_evp = env_is("GRIDWIRE_POLY1305", "evp");
+    bool to_openssl = to_evp || env_is("GRIDWIRE_POLY1305", "openssl");
+    return Choice{to_openssl ? 0 : kShortMac, !to_evp && exported_available()};
+  }();
+  if (len < c.short_limit) return Poly1305Route::kPortable;
+  return c.use_exported ? Poly1305Route::kExported : Poly1305Route::kEvp;
+}
+
 }  // namespace
 
-void poly1305_short(const uint8_t key[32], const uint8_t* in, size_t len, uint8_t tag[16]) {
-  State st(key);
-  for (; len >= 16; in += 16, len -= 16) st.block(in, 1ull << 40);
-  if (len) {
-    uint8_t last[16] = {};
-    std::memcpy(last, in, len);
-    last[len] = 1;
-    st.block(last, 0);
-    wipe(last, sizeof last);
+bool poly1305(const uint8_t key[32], const Slice* parts, size_t n, uint8_t tag[16], Poly1305Route route) {
+  if (route == Poly1305Route::kChosen) {
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) len += parts[i].len;
+    route = choose(len);
   }
-  st.finish(key + 16, tag);
+  switch (route) {
+    case Poly1305Route::kPortable:
+      return portable(key, parts, n, tag);
+    case Poly1305Route::kExported:
+      return exported(key, parts, n, tag);
+    case Poly1305Route::kEvp:
+      return evp(key, parts, n, tag);
+    case Poly1305Route::kChosen:
+      break;
+  }
+  return false;
 }
 
 }  // namespace gw::crypto
