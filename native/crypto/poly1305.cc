@@ -97,47 +97,32 @@ struct State {
   ~State() { wipe(this, sizeof *this); }
 };
 
-// Blocks as they arrive from the parts; a block split across parts waits in buf.
-class Portable {
- public:
-  explicit Portable(const uint8_t key[32]) : st_(key) {}
-  ~Portable() { wipe(buf_, sizeof buf_); }
-
-  void update(const uint8_t* in, size_t len) {
-    if (!len) return;  // an empty part may have a null pointer
-    if (used_) {
-      size_t take = len < 16 - used_ ? len : 16 - used_;
-      std::memcpy(buf_ + used_, in, take);
-      used_ += take, in += take, len -= take;
-      if (used_ < 16) return;
-      st_.block(buf_, kHibit);
-      used_ = 0;
-    }
-    for (; len >= 16; in += 16, len -= 16) st_.block(in, kHibit);
-    std::memcpy(buf_, in, len);
-    used_ = len;
+// One contiguous message. Carrying the state across parts instead made GCC's loop 1.4x slower per
+// block (the same instructions, more spills on the critical path), hence the gathering below.
+void one_shot(const uint8_t key[32], const uint8_t* in, size_t len, uint8_t tag[16]) {
+  State st(key);
+  for (; len >= 16; in += 16, len -= 16) st.block(in, 1ull << 40);
+  if (len) {
+    uint8_t last[16] = {};
+    std::memcpy(last, in, len);
+    last[len] = 1;
+    st.block(last, 0);
+    wipe(last, sizeof last);
   }
+  st.finish(key + 16, tag);
+}
 
-  void final(const uint8_t s[16], uint8_t tag[16]) {
-    if (used_) {
-      std::memset(buf_ + used_, 0, 16 - used_);
-      buf_[used_] = 1;
-      st_.block(buf_, 0);
-    }
-    st_.finish(s, tag);
-  }
-
- private:
-  static constexpr uint64_t kHibit = 1ull << 40;
-  State st_;
-  uint8_t buf_[16] = {};
-  size_t used_ = 0;
-};
-
+// Several parts are gathered on the stack first: only the AEAD's few short pieces come here.
 bool portable(const uint8_t key[32], const Slice* parts, size_t n, uint8_t tag[16]) {
-  Portable p(key);
-  for (size_t i = 0; i < n; i++) p.update(parts[i].data, parts[i].len);
-  p.final(key + 16, tag);
+  if (n == 1) return one_shot(key, parts[0].data, parts[0].len, tag), true;
+  uint8_t msg[kShortMac];
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (parts[i].len > sizeof msg - len) return false;
+    if (parts[i].len) std::memcpy(msg + len, parts[i].data, parts[i].len);
+    len += parts[i].len;
+  }
+  one_shot(key, msg, len, tag);
   return true;
 }
 

@@ -17,7 +17,7 @@ namespace gw::crypto {
 
 enum class Poly1305Route {
   kChosen,    // portable below kShortMac bytes, then the exported core, else EVP_MAC (see the switch)
-  kPortable,
+  kPortable,  // one part of any length, or parts totalling at most kShortMac bytes (gathered on the stack)
   kExported,  // fails where the core is not exported
   kEvp,
 };
