@@ -4,11 +4,11 @@
 // Three codes can: portable 64-bit code (poly1305.cc, one or two pages); OpenSSL's own core
 // (Poly1305_Init/Update/Final, vector code, exported by Node's binary but not by the system libcrypto
 // the native tests link); and EVP_MAC, the same core behind the EVP and provider layers. On this
-// project's VM (bench/poly1305.ts) the core beats EVP_MAC at every length, warm by 50-100 ns and with
-// cold caches by about 5 µs, so EVP_MAC is only the fallback. Against the portable code the core wins
-// warm from about 128 bytes, but its first touch costs about 2 µs more: cold, the portable code stays
-// faster up to 4-8 KiB. Below kShortMac bytes the portable code is used, where that cold saving
-// outweighs the warm loss unless nearly every call is warm.
+// project's VM (bench/poly1305.ts) the core beats EVP_MAC at every length, warm by 30-110 ns and with
+// cold caches by about 4-6 µs, so EVP_MAC is only the fallback. Against the portable code the core
+// wins warm from 128-256 bytes and with L1/L2 cold from 256-512, but its first touch costs 2-3 µs more:
+// with every cache cold the portable code stays faster up to 4-8 KiB. Below kShortMac bytes the
+// portable code is used, where that cold saving outweighs the warm loss unless nearly every call is warm.
 #pragma once
 
 #include "crypto.h"
