@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
+import { poly1305 } from '@noble/ciphers/_poly1305.js';
 import { ED25519_TORSION_SUBGROUP, ed25519, x25519 } from '@noble/curves/ed25519.js';
 import type { EdwardsPoint } from '@noble/curves/abstract/edwards.js';
 import { blake2b, blake2s } from '@noble/hashes/blake2.js';
@@ -205,6 +206,18 @@ describe(`crypto differential vs @noble (seed ${SEED}; set GRIDWIRE_TEST_SEED to
       },
     },
     {
+      // Each of the routes poly1305() can take (chosen, portable, OpenSSL's exported core, EVP_MAC):
+      // the AEADs above reach only the chosen one for their lengths.
+      name: 'poly1305 (every route)',
+      run(rng, i) {
+        const key = rng.input(32);
+        const data = rng.input(lengthAt(rng, i));
+        const reference = poly1305(data, key);
+        const native = cat(...([0, 1, 2, 3] as const).map((route) => nc.poly1305(key, data, route)));
+        return { native, reference: cat(reference, reference, reference, reference), detail: `length ${data.length}` };
+      },
+    },
+    {
       name: 'hchacha20',
       run(rng) {
         const key = rng.input(32);
@@ -239,6 +252,16 @@ describe(`crypto differential vs @noble (seed ${SEED}; set GRIDWIRE_TEST_SEED to
       t.diagnostic(`${h.name}: ${N} outputs equal to @noble`);
     });
   }
+
+  test('poly1305: every route at every length 0..1100 (across the short-message limit)', () => {
+    const rng = rngFor('poly1305 sweep');
+    for (let len = 0; len <= 1100; len++) {
+      const key = rng.input(32);
+      const data = rng.input(len);
+      const reference = poly1305(data, key);
+      for (const route of [0, 1, 2, 3] as const) assertBytes(nc.poly1305(key, data, route), reference, `length ${len}, route ${route}`);
+    }
+  });
 
   // -------------------------------------------------------------------------------------------------
   // Curve25519. @noble's bigint ladder costs milliseconds per call, so 10,000 direct comparisons per

@@ -8,6 +8,7 @@
 #include "../crypto/arx.h"
 #include "../crypto/curve.h"
 #include "../crypto/hash.h"
+#include "../crypto/poly1305.h"
 #include "../crypto/secretbox.h"
 #include "args.h"
 #include "bindings.h"
@@ -214,6 +215,48 @@ Napi::Value AeadLoop(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ns));
 }
 
+// (key, data, route) → the 16-byte Poly1305 tag through one route (0 chosen, 1 portable, 2 exported,
+// 3 EVP), for the differential test of each.
+Napi::Value Poly1305(const Napi::CallbackInfo& info) {
+  Bytes key, data;
+  uint64_t route;
+  if (!get_bytes(info, 0, "key", &key, kKeyLen) || !get_bytes(info, 1, "data", &data) ||
+      !get_uint(info, 2, "route", 3, &route))
+    return info.Env().Undefined();
+  const Slice msg{data.data, data.len};
+  auto out = new_buffer(info.Env(), kTagLen);
+  if (!poly1305(key.data, &msg, 1, out.Data(), static_cast<Poly1305Route>(route)))
+    return fail(info.Env(), "poly1305 failed (the exported core is missing from this node binary?)");
+  return out;
+}
+
+// (route, size, evict bytes, samples, calls per sample) → nanoseconds per call, one figure per sample,
+// for bench/poly1305.ts. Before each sample `evict` bytes are written (to push code, tables and page
+// table entries out of the caches) and then the message is touched, as a freshly received packet is
+// hot. Route 4 times nothing: the cost of the clock itself.
+Napi::Value Poly1305Cost(const Napi::CallbackInfo& info) {
+  uint64_t route, size, evict, samples, calls;
+  if (!get_uint(info, 0, "route", 4, &route) || !get_uint(info, 1, "size", 1 << 20, &size) ||
+      !get_uint(info, 2, "evict", 1 << 30, &evict) || !get_uint(info, 3, "samples", 1 << 20, &samples) ||
+      !get_uint(info, 4, "calls", 1 << 20, &calls))
+    return info.Env().Undefined();
+  std::vector<uint8_t> junk(evict), msg(size, 0x5a);
+  uint8_t key[kKeyLen] = {1}, tag[kTagLen] = {};
+  const Slice part{msg.data(), size};
+  auto out = Napi::Float64Array::New(info.Env(), samples);
+  bool ok = true;
+  for (uint64_t s = 0; s < samples; s++) {
+    for (size_t i = 0; i < evict; i += 64) junk[i] += tag[0];
+    for (size_t i = 0; i < size; i += 64) msg[i] ^= static_cast<uint8_t>(s);
+    auto t0 = std::chrono::steady_clock::now();
+    for (uint64_t c = 0; c < calls && route < 4; c++) ok &= poly1305(key, &part, 1, tag, static_cast<Poly1305Route>(route));
+    out[s] = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count() / double(calls);
+    key[1] = tag[0];  // each call depends on the last, so none is skipped
+  }
+  if (!ok) return fail(info.Env(), "poly1305 failed (the exported core is missing from this node binary?)");
+  return out;
+}
+
 }  // namespace
 
 Napi::Object crypto_exports(Napi::Env env) {
@@ -242,6 +285,8 @@ Napi::Object crypto_exports(Napi::Env env) {
   fn("blake2b512", Blake2b512);
   fn("randomBytes", RandomBytes);
   fn("aeadLoop", AeadLoop);
+  fn("poly1305", Poly1305);
+  fn("poly1305Cost", Poly1305Cost);
   return o;
 }
 

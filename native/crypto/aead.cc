@@ -5,59 +5,47 @@
 #include <cstring>
 
 #include "arx.h"
+#include "poly1305.h"
 #include "provider.h"
 #include "../util/env.h"
 
-// OpenSSL's own ChaCha20 and Poly1305 cores, which Node exports: sealing a small packet through EVP
-// costs more in parameter lookups (string compares) and re-initialisation than in the cipher itself,
-// and the data path seals every packet. The system libcrypto the native tests link does not export
-// them: weak references resolve to null there and the EVP path runs, so both paths stay tested
-// against the same vectors (and the addon's differential test covers the direct one). Signatures
-// unchanged since OpenSSL 1.1.0 (include/crypto/chacha.h, include/crypto/poly1305.h).
+// OpenSSL's own ChaCha20 core, which Node exports: sealing a small packet through EVP costs more in
+// parameter lookups (string compares) and re-initialisation than in the cipher itself, and the data
+// path seals every packet. The system libcrypto the native tests link does not export it: the weak
+// reference resolves to null there and the EVP path runs, so both paths stay tested against the same
+// vectors (and the addon's differential test covers the direct one). Signature unchanged since OpenSSL
+// 1.1.0 (include/crypto/chacha.h). The direct path's MAC is poly1305(), which picks its own code.
 extern "C" {
 void ChaCha20_ctr32(unsigned char* out, const unsigned char* inp, size_t len, const unsigned int key[8],
                     const unsigned int counter[4]) __attribute__((weak));
-size_t Poly1305_ctx_size(void) __attribute__((weak));
-void Poly1305_Init(void* ctx, const unsigned char key[32]) __attribute__((weak));
-void Poly1305_Update(void* ctx, const unsigned char* inp, size_t len) __attribute__((weak));
-void Poly1305_Final(void* ctx, unsigned char mac[16]) __attribute__((weak));
 }
 
 namespace gw::crypto {
 namespace {
 
-constexpr size_t kPolyCtxMax = 512;
-
 // GRIDWIRE_AEAD=evp forces the EVP path (the bench's switch).
 bool direct_aead() {
-  static const bool on = [] {
-    return ChaCha20_ctr32 && Poly1305_ctx_size && Poly1305_Init && Poly1305_Update && Poly1305_Final &&
-           Poly1305_ctx_size() <= kPolyCtxMax && !env_is("GRIDWIRE_AEAD", "evp");
-  }();
+  static const bool on = ChaCha20_ctr32 && !env_is("GRIDWIRE_AEAD", "evp");
   return on;
 }
 
 // RFC 8439 2.8: the one-time Poly1305 key is keystream block 0; the MAC covers the AD and the
 // ciphertext, each padded to 16 bytes, then both lengths.
-void poly_tag(const uint32_t key[8], const uint32_t nonce_counter[4], const uint8_t* ad, size_t ad_len,
+bool poly_tag(const uint32_t key[8], const uint32_t nonce_counter[4], const uint8_t* ad, size_t ad_len,
               const uint8_t* ct, size_t len, uint8_t tag[kTagLen]) {
-  alignas(64) static thread_local uint8_t ctx[kPolyCtxMax];
   static const uint8_t zeros[16] = {};
   uint8_t otk[32] = {};
   ChaCha20_ctr32(otk, otk, sizeof otk, key, nonce_counter);
-  Poly1305_Init(ctx, otk);
-  Poly1305_Update(ctx, ad, ad_len);
-  Poly1305_Update(ctx, zeros, (16 - ad_len % 16) % 16);
-  Poly1305_Update(ctx, ct, len);
-  Poly1305_Update(ctx, zeros, (16 - len % 16) % 16);
   uint8_t lengths[16];
   for (int i = 0; i < 8; i++) {
     lengths[i] = static_cast<uint8_t>(uint64_t(ad_len) >> (8 * i));
     lengths[8 + i] = static_cast<uint8_t>(uint64_t(len) >> (8 * i));
   }
-  Poly1305_Update(ctx, lengths, sizeof lengths);
-  Poly1305_Final(ctx, tag);
+  const Slice parts[] = {{ad, ad_len}, {zeros, (16 - ad_len % 16) % 16}, {ct, len}, {zeros, (16 - len % 16) % 16},
+                         {lengths, sizeof lengths}};
+  bool ok = poly1305(otk, parts, 5, tag);
   wipe(otk, sizeof otk);
+  return ok;
 }
 
 void counter_block(const uint8_t nonce[kChaChaNonceLen], uint32_t block, uint32_t out[4]) {
@@ -99,8 +87,7 @@ bool ChaChaPoly::seal(const uint8_t nonce[kChaChaNonceLen], const uint8_t* ad, s
     counter_block(nonce, 1, c);
     ChaCha20_ctr32(data, data, len, key_, c);
     c[0] = 0;
-    poly_tag(key_, c, ad, ad_len, data, len, tag);
-    return true;
+    return poly_tag(key_, c, ad, ad_len, data, len, tag);
   }
   int out = 0;
   if (EVP_CipherInit_ex2(ctx_, nullptr, nullptr, nonce, 1, nullptr) != 1) return false;
@@ -118,8 +105,7 @@ bool ChaChaPoly::open(const uint8_t nonce[kChaChaNonceLen], const uint8_t* ad, s
     uint32_t c[4];
     counter_block(nonce, 0, c);
     uint8_t want[kTagLen];
-    poly_tag(key_, c, ad, ad_len, data, len, want);
-    if (!equal(want, tag, kTagLen)) return false;
+    if (!poly_tag(key_, c, ad, ad_len, data, len, want) || !equal(want, tag, kTagLen)) return false;
     c[0] = 1;
     ChaCha20_ctr32(data, data, len, key_, c);
     return true;

@@ -21,6 +21,12 @@ constexpr size_t kBlake2bLen = 64;
 constexpr size_t kEd25519SeedLen = 32;
 constexpr size_t kEd25519SigLen = 64;
 
+// A piece of a message given in parts (hashes and MACs over a concatenation).
+struct Slice {
+  const uint8_t* data;
+  size_t len;
+};
+
 // Fetches every algorithm once and checks the OpenSSL version. Returns nullptr on success or a static
 // message naming what is missing. Must succeed before any other call.
 const char* init();

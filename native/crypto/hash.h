@@ -5,11 +5,6 @@
 
 namespace gw::crypto {
 
-struct Slice {
-  const uint8_t* data;
-  size_t len;
-};
-
 // BLAKE2s-256 over the concatenation of the parts.
 bool blake2s(const Slice* parts, size_t n, uint8_t out[kBlake2sLen]);
 bool blake2s(const uint8_t* in, size_t len, uint8_t out[kBlake2sLen]);

@@ -1,48 +1,18 @@
 #include "secretbox.h"
 
-#include <openssl/evp.h>
-
 #include <cstring>
 
 #include "arx.h"
 #include "curve.h"
 #include "poly1305.h"
-#include "provider.h"
-#include "../util/env.h"
 
 namespace gw::crypto {
 
 namespace {
 
-EVP_MAC_CTX* poly_ctx() {
-  thread_local struct Holder {
-    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(algo::poly1305);
-    ~Holder() { EVP_MAC_CTX_free(ctx); }
-  } h;
-  return h.ctx;
-}
-
-// Below this, a message's MAC is cheaper in poly1305_short even when OpenSSL's code is warm (and far
-// cheaper when it is cold); above it OpenSSL's vector code wins. GRIDWIRE_POLY1305=openssl (read once)
-// sends every message to OpenSSL, so the bench can show what the short path buys.
-constexpr size_t kShortMac = 512;
-
-size_t short_mac_limit() {
-  static const size_t limit = [] {
-    return env_is("GRIDWIRE_POLY1305", "openssl") ? 0 : kShortMac;
-  }();
-  return limit;
-}
-
-bool poly1305(const uint8_t key[32], const uint8_t* in, size_t len, uint8_t tag[16]) {
-  if (len < short_mac_limit()) {
-    poly1305_short(key, in, len, tag);
-    return true;
-  }
-  EVP_MAC_CTX* ctx = poly_ctx();
-  size_t out = 0;
-  return ctx && EVP_MAC_init(ctx, key, 32, nullptr) == 1 && (len == 0 || EVP_MAC_update(ctx, in, len) == 1) &&
-         EVP_MAC_final(ctx, tag, &out, 16) == 1 && out == 16;
+bool mac(const uint8_t key[32], const uint8_t* in, size_t len, uint8_t tag[16]) {
+  const Slice msg{in, len};
+  return poly1305(key, &msg, 1, tag);
 }
 
 // XSalsa20 as NaCl uses it: the first 32 bytes of keystream become the Poly1305 key and the message is
@@ -82,14 +52,14 @@ bool secretbox_seal(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen],
   Stream s(key, nonce);
   uint8_t* ct = out + kBoxOverhead;
   s.apply(settle(in, ct, len), ct, len);
-  return poly1305(s.block0, ct, len, out);
+  return mac(s.block0, ct, len, out);
 }
 
 bool secretbox_open(const uint8_t key[kKeyLen], const uint8_t nonce[kXNonceLen], const uint8_t* in, size_t len,
                     uint8_t* out) {
   Stream s(key, nonce);
   uint8_t tag[kTagLen];
-  if (!poly1305(s.block0, in + kBoxOverhead, len, tag) || !equal(tag, in, kTagLen)) return false;
+  if (!mac(s.block0, in + kBoxOverhead, len, tag) || !equal(tag, in, kTagLen)) return false;
   s.apply(settle(in + kBoxOverhead, out, len), out, len);
   return true;
 }

@@ -279,6 +279,8 @@ export const SCENARIOS: readonly Scenario[] = [
   planetary('gridwire', 'gwp-no-short-reads', ['gridwire-planetary'], { label: 'link reads go on until EAGAIN', env: { GRIDWIRE_PLANETARY_SHORT_READS: '0' } }),
   planetary('gridwire', 'gwp-no-tun-answers', ['gridwire-planetary'], { label: 'what the kernel answers on the TUN waits for the next epoll round', env: { GRIDWIRE_PLANETARY_TUN_ANSWERS: '0' } }),
   planetary('gridwire', 'gwp-openssl-poly1305', ['gridwire-planetary'], { label: 'every Poly1305 through OpenSSL (no short-message path)', env: { GRIDWIRE_POLY1305: 'openssl' } }),
+  planetary('gridwire', 'gwp-evp-poly1305', ['gridwire-planetary'], { label: 'every Poly1305 through EVP_MAC (neither the short-message path nor the exported core)', env: { GRIDWIRE_POLY1305: 'evp' } }),
+  wireguard('gridwire', 'gridwire', 'gw-openssl-poly1305', ['gridwire-wg'], { label: 'every Poly1305 through OpenSSL\'s core (no short-message path)', env: { GRIDWIRE_POLY1305: 'openssl' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
 ];
 

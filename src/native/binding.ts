@@ -37,6 +37,10 @@ export interface NativeCrypto {
   randomBytes(length: number): Buffer;
   /** Seals (open=0) or opens (open=1) `iterations` packets of `size` bytes natively; returns nanoseconds. */
   aeadLoop(key: Bytes, size: number, iterations: number, open: 0 | 1): number;
+  /** The Poly1305 tag of data through one route: 0 the chosen one, 1 portable, 2 OpenSSL's exported core, 3 EVP_MAC. */
+  poly1305(key: Bytes, data: Bytes, route: 0 | 1 | 2 | 3): Buffer;
+  /** Nanoseconds per Poly1305 call, one figure per sample, after writing `evict` bytes before each; route 4 times the clock alone. */
+  poly1305Cost(route: 0 | 1 | 2 | 3 | 4, size: number, evict: number, samples: number, calls: number): Float64Array;
 }
 
 export interface NativePrefix {

@@ -1,40 +1,44 @@
-// poly1305_short against RFC 8439's §2.5.2 vector and, differentially, OpenSSL's Poly1305: every length
-// up to past the secretbox's short-message limit, and the keys and messages of RFC 8439 Appendix A.3
-// that drive the accumulator to or past p (the final reduction's edge cases).
-#include <openssl/evp.h>
-
+// poly1305() against RFC 8439's §2.5.2 vector and, differentially, OpenSSL's EVP_MAC: the portable
+// code and the chosen route at every length up to past the short-message limit, the message whole and
+// in parts (as the ChaCha20-Poly1305 AEAD gives it), and the
+// keys and messages of RFC 8439 Appendix A.3 that drive the accumulator to or past p (the final
+// reduction's edge cases). The exported core is absent from the libcrypto these tests link; the addon's
+// differential test covers it.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
 #include "../../crypto/crypto.h"
 #include "../../crypto/poly1305.h"
-#include "../../crypto/provider.h"
 #include "../harness.h"
 
 namespace {
 
-std::vector<uint8_t> openssl_tag(const uint8_t key[32], const std::vector<uint8_t>& msg) {
+using gw::crypto::Poly1305Route;
+using gw::crypto::Slice;
+
+// The message whole, or split before byte `cut` and again 16 bytes later (both clipped to its length).
+std::vector<uint8_t> tag_of(Poly1305Route route, const uint8_t key[32], const std::vector<uint8_t>& msg,
+                            size_t cut = SIZE_MAX) {
   std::vector<uint8_t> tag(16);
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(gw::crypto::algo::poly1305);
-  size_t out = 0;
-  bool ok = ctx && EVP_MAC_init(ctx, key, 32, nullptr) == 1 &&
-            (msg.empty() || EVP_MAC_update(ctx, msg.data(), msg.size()) == 1) &&
-            EVP_MAC_final(ctx, tag.data(), &out, 16) == 1 && out == 16;
-  EVP_MAC_CTX_free(ctx);
-  if (!ok) tag.clear();
+  size_t a = std::min(cut, msg.size()), b = std::min(cut + 16, msg.size());
+  const Slice parts[] = {{msg.data(), a}, {msg.data() + a, b - a}, {msg.data() + b, msg.size() - b}};
+  if (!gw::crypto::poly1305(key, parts, cut == SIZE_MAX ? 1 : 3, tag.data(), route)) tag.clear();
   return tag;
 }
 
-std::vector<uint8_t> short_tag(const uint8_t key[32], const std::vector<uint8_t>& msg) {
-  std::vector<uint8_t> tag(16);
-  gw::crypto::poly1305_short(key, msg.data(), msg.size(), tag.data());
-  return tag;
+std::vector<uint8_t> openssl_tag(const uint8_t key[32], const std::vector<uint8_t>& msg) {
+  return tag_of(Poly1305Route::kEvp, key, msg);
+}
+
+std::vector<uint8_t> short_tag(const uint8_t key[32], const std::vector<uint8_t>& msg, size_t cut = SIZE_MAX) {
+  return tag_of(Poly1305Route::kPortable, key, msg, cut);
 }
 
 }  // namespace
 
-TEST(poly1305_short_rfc8439_vector) {
+TEST(poly1305_portable_rfc8439_vector) {
   CHECK(gw::crypto::init() == nullptr);
   const uint8_t key[32] = {0x85, 0xd6, 0xbe, 0x78, 0x57, 0x55, 0x6d, 0x33, 0x7f, 0x44, 0x52, 0xfe, 0x42, 0xd5, 0x06, 0xa8,
                            0x01, 0x03, 0x80, 0x8a, 0xfb, 0x0d, 0xb2, 0xfd, 0x4a, 0xbf, 0xf6, 0xaf, 0x41, 0x49, 0xf5, 0x1b};
@@ -43,23 +47,30 @@ TEST(poly1305_short_rfc8439_vector) {
   const std::vector<uint8_t> want = {0xa8, 0x06, 0x1d, 0xc1, 0x30, 0x51, 0x36, 0xc6,
                                      0xc2, 0x2b, 0x8b, 0xaf, 0x0c, 0x01, 0x27, 0xa9};
   CHECK(short_tag(key, msg) == want);
+  for (size_t cut = 0; cut <= 16; cut++) CHECK(short_tag(key, msg, cut) == want);
 }
 
-TEST(poly1305_short_matches_openssl_for_every_short_length) {
+TEST(poly1305_routes_match_openssl_for_every_short_length) {
   CHECK(gw::crypto::init() == nullptr);
   uint8_t key[32];
   for (size_t len = 0; len <= 1100; len++) {
     for (size_t i = 0; i < 32; i++) key[i] = uint8_t(i * 29 + len * 7 + 3);
     std::vector<uint8_t> msg(len);
     for (size_t i = 0; i < len; i++) msg[i] = uint8_t(i * 13 + len);
-    CHECK(short_tag(key, msg) == openssl_tag(key, msg));
+    const std::vector<uint8_t> want = openssl_tag(key, msg);
+    CHECK(want.size() == 16);
+    CHECK(short_tag(key, msg) == want);
+    CHECK(tag_of(Poly1305Route::kChosen, key, msg) == want);
+    CHECK(tag_of(Poly1305Route::kChosen, key, msg, len % 17) == want);
+    // In parts, the portable code takes only short messages (it gathers them on the stack).
+    CHECK(short_tag(key, msg, len % 17) == (len <= gw::crypto::kShortMac ? want : std::vector<uint8_t>{}));
     std::memset(key, 0xff, sizeof key);  // r at its clamped maximum, s all ones
     std::fill(msg.begin(), msg.end(), 0xff);
     CHECK(short_tag(key, msg) == openssl_tag(key, msg));
   }
 }
 
-TEST(poly1305_short_matches_openssl_at_the_reduction_edges) {
+TEST(poly1305_portable_matches_openssl_at_the_reduction_edges) {
   CHECK(gw::crypto::init() == nullptr);
   auto bytes = [](std::initializer_list<std::pair<size_t, uint8_t>> set, size_t len, uint8_t fill) {
     std::vector<uint8_t> v(len, fill);
