@@ -43,6 +43,7 @@
 namespace gw::engine {
 
 using Key = std::array<uint8_t, 32>;
+class CryptoWorkers;
 
 struct PeerChange {
   Key public_key{};
@@ -144,6 +145,7 @@ class WgEngine {
   uint64_t now() const;
 
   EngineOptions options_;
+  std::unique_ptr<CryptoWorkers> workers_;  // null: no crypto workers (GRIDWIRE_CRYPTO_WORKERS=0, ≤ 2 CPUs)
   wg::Device* device_ = nullptr;
   core::AllowedIps allowed_;
   io::Tun tun_;
@@ -162,6 +164,7 @@ class WgEngine {
   bool shared_loop_ = false;        // shared_loop_on_, with both a TUN and sockets: the TUN can change hands
   std::atomic<bool> tun_to_tx_{true};  // the TUN belongs to the tx loop (else to the rx loop)
   io::Poller tx_poller_, rx_poller_;
+  std::vector<wg::RxDatagram> rx_datagrams_;  // the rx loop's batch for Device::receive_batch (workers only)
 
   std::mutex hs_mu_;
   std::condition_variable hs_cv_;
