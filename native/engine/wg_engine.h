@@ -14,6 +14,13 @@
 // gives it back after a quiet spell.
 //   handshake loop  handshake queue ─▶ Device::receive (DH work, cookies under load); Device::tick
 //                   for retransmits, keepalives, rekeys and key zeroing; allowed-IPs reclamation
+//   crypto workers  (crypto_workers.h) only with more than two CPUs: one per CPU beyond the two the
+//                   data loops keep busy, GRIDWIRE_CRYPTO_WORKERS=N to force N (0: none). A batch of
+//                   16 packets or more is forked: the loop thread does the serial part (counters,
+//                   timers), the workers and the loop thread seal or open contiguous chunks, and after
+//                   the join the loop thread sends, or replay-checks and delivers, in batch order. On 2
+//                   CPUs measurement chose none: both loops already use both cores, and a fork-join
+//                   would only add wake-ups. Without workers the data path is the same as before.
 //
 // Configuration comes from the JS thread through configure(), which validates everything first and
 // then applies it as one change. A listen-port change binds the new sockets before anything else is

@@ -25,6 +25,9 @@
 //     batch; receive() of a transport packet takes the index table's shared lock, the keypair's receive lock
 //     and the peer's state lock once each. DH computations (handshakes) hold only the peer's handshake lock
 //     and never the state lock, so the data path does not wait for them.
+//   * With DeviceConfig::parallel, encrypt() and receive_batch() of big batches also run crypto on the
+//     ParallelCrypto's workers, through each keypair's per-worker lane, and wait for them; the sink is
+//     still called only on the calling thread, in batch order.
 //   * Sink callbacks may run with a per-peer lock held: they must be quick (append to a batch) and must not
 //     call back into the Device. Bytes passed to send()/deliver() are valid only during the callback unless
 //     they lie in a buffer the caller passed to the same call.
