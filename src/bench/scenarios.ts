@@ -280,7 +280,7 @@ export const SCENARIOS: readonly Scenario[] = [
   planetary('gridwire', 'gwp-no-tun-answers', ['gridwire-planetary'], { label: 'what the kernel answers on the TUN waits for the next epoll round', env: { GRIDWIRE_PLANETARY_TUN_ANSWERS: '0' } }),
   planetary('gridwire', 'gwp-openssl-poly1305', ['gridwire-planetary'], { label: 'every Poly1305 through OpenSSL (no short-message path)', env: { GRIDWIRE_POLY1305: 'openssl' } }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
-  wireguard('gridwire', 'gridwire', 'gw-crypto-workers', ['gridwire-wg'], { label: '2 crypto workers forced on (default: CPUs − 2, none on 2 CPUs)', env: { GRIDWIRE_CRYPTO_WORKERS: '2' }, handshakes: false }),
+  wireguard('gridwire', 'gridwire', 'gw-crypto-workers', ['gridwire-wg'], { label: '2 crypto workers forced on (on 2 CPUs the engine starts none: default CPUs − 2)', env: { GRIDWIRE_CRYPTO_WORKERS: '2' }, handshakes: false }),
 ];
 
 /** Sets up namespaces a and b joined by one veth pair, shared by every scenario of a run. */

@@ -6,7 +6,8 @@
 // send context is guarded by send_mu and the receive context plus replay window by recv_mu; the counter is
 // atomic so counters can be reserved without either lock. KeypairSlots are guarded by the owning peer.
 // With crypto workers (device.h ParallelCrypto) each worker also has a lane: its own pair of keyed
-// contexts, used by that worker alone and so without a lock; a worker holds the KeypairRef while it works.
+// contexts, used by that worker alone and so without a lock. The batch keeps its keys alive for the workers:
+// the forking thread's KeypairRef (sealing) or each RxDatagram's (opening) is held until after the join.
 #pragma once
 
 #include <atomic>
