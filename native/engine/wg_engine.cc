@@ -13,6 +13,7 @@
 #include "../io/poller.h"
 #include "../io/vnet.h"
 #include "../util/env.h"
+#include "crypto_workers.h"
 
 namespace gw::engine {
 
@@ -216,7 +217,10 @@ void WgEngine::post(const char* type, const uint8_t* peer, const std::string& de
 
 int WgEngine::start(const EngineOptions& options, std::string* err) {
   options_ = options;
-  device_ = new wg::Device(device_config(options));
+  wg::DeviceConfig cfg = device_config(options);
+  if (const size_t n = CryptoWorkers::configured_count()) workers_ = std::make_unique<CryptoWorkers>(n);
+  cfg.parallel = workers_.get();
+  device_ = new wg::Device(cfg);
   if (!options.tun_name.empty()) {
     io::TunConfig cfg;
     cfg.name = options.tun_name.c_str();
@@ -246,6 +250,7 @@ int WgEngine::start_loops() {
     return rc;
   }
   running_ = true;
+  if (workers_) workers_->start();
   if (tun_.fd() >= 0) tx_ = std::thread(&WgEngine::tx_loop, this);
   if (bind_) rx_ = std::thread(&WgEngine::rx_loop, this);
   {
@@ -267,6 +272,7 @@ void WgEngine::stop_loops() {
   hs_cv_.notify_all();
   for (std::thread* t : {&tx_, &rx_, &hs_})
     if (t->joinable()) t->join();
+  if (workers_) workers_->stop();
   tx_poller_.close();
   rx_poller_.close();
 }
@@ -491,6 +497,7 @@ bool WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core:
   sink.begin(&pool);
   uint64_t t = now();
   bool queued = false;
+  rx_datagrams_.clear();
   auto one = [&](const wg::Endpoint& src, uint8_t* data, size_t len) {
     wg::MessageType type = wg::Device::classify(data, len);
     if (type == wg::MessageType::kInitiation || type == wg::MessageType::kResponse ||
@@ -498,7 +505,11 @@ bool WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core:
       queued |= queue_handshake(src, data, len);
       return;
     }
-    device_->receive(src, data, len, t, sink);
+    // With crypto workers the batch is collected and opened in parallel (Device::receive_batch).
+    if (workers_)
+      rx_datagrams_.emplace_back(src, data, len);
+    else
+      device_->receive(src, data, len, t, sink);
   };
   for (size_t i = 0; i < in.count; i++) {
     io::Packet& p = in.pkts[i];
@@ -510,6 +521,7 @@ bool WgEngine::process_rx_batch(const io::PacketPool& pool, io::Batch& in, core:
     // UDP GRO: equal-size datagrams back to back (the last may be shorter), each decrypted in place.
     for (size_t off = 0; off < p.len; off += p.gso_size) one(src, p.data + off, std::min<size_t>(p.gso_size, p.len - off));
   }
+  if (workers_) device_->receive_batch(rx_datagrams_.data(), rx_datagrams_.size(), t, sink);
   const bool delivered = sink.flush();
   if (queued) hs_cv_.notify_one();
   return delivered;
@@ -759,6 +771,7 @@ std::vector<std::pair<std::string, uint64_t>> WgEngine::counters() const {
   out.emplace_back("delivered_without_tun", delivered_without_tun_.load());
   out.emplace_back("tun_handoffs_to_tx", tun_handoffs_to_tx_.load());
   out.emplace_back("tun_handoffs_to_rx", tun_handoffs_to_rx_.load());
+  out.emplace_back("parallel_batches", device_ ? device_->parallel_batches() : 0);
   return out;
 }
 

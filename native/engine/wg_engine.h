@@ -14,6 +14,13 @@
 // gives it back after a quiet spell.
 //   handshake loop  handshake queue ─▶ Device::receive (DH work, cookies under load); Device::tick
 //                   for retransmits, keepalives, rekeys and key zeroing; allowed-IPs reclamation
+//   crypto workers  (crypto_workers.h) only with more than two CPUs: one per CPU beyond the two the
+//                   data loops keep busy, GRIDWIRE_CRYPTO_WORKERS=N to force N (0: none). A batch of
+//                   16 packets or more is forked: the loop thread does the serial part (counters,
+//                   timers), the workers and the loop thread seal or open contiguous chunks, and after
+//                   the join the loop thread sends, or replay-checks and delivers, in batch order. On 2
+//                   CPUs measurement chose none: both loops already use both cores, and a fork-join
+//                   would only add wake-ups. Without workers the data path is the same as before.
 //
 // Configuration comes from the JS thread through configure(), which validates everything first and
 // then applies it as one change. A listen-port change binds the new sockets before anything else is
@@ -43,6 +50,7 @@
 namespace gw::engine {
 
 using Key = std::array<uint8_t, 32>;
+class CryptoWorkers;
 
 struct PeerChange {
   Key public_key{};
@@ -144,6 +152,7 @@ class WgEngine {
   uint64_t now() const;
 
   EngineOptions options_;
+  std::unique_ptr<CryptoWorkers> workers_;  // null: no crypto workers (GRIDWIRE_CRYPTO_WORKERS=0, ≤ 2 CPUs)
   wg::Device* device_ = nullptr;
   core::AllowedIps allowed_;
   io::Tun tun_;
@@ -162,6 +171,7 @@ class WgEngine {
   bool shared_loop_ = false;        // shared_loop_on_, with both a TUN and sockets: the TUN can change hands
   std::atomic<bool> tun_to_tx_{true};  // the TUN belongs to the tx loop (else to the rx loop)
   io::Poller tx_poller_, rx_poller_;
+  std::vector<wg::RxDatagram> rx_datagrams_;  // the rx loop's batch for Device::receive_batch (workers only)
 
   std::mutex hs_mu_;
   std::condition_variable hs_cv_;

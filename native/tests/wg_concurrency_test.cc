@@ -4,6 +4,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../engine/crypto_workers.h"
 #include "harness.h"
 #include "wg_testnet.h"
 
@@ -29,11 +30,11 @@ struct ThreadSink : Sink {
   void deliver(Peer&, uint8_t*, size_t) override { delivered.fetch_add(1, std::memory_order_relaxed); }
 };
 
-}  // namespace
-
-TEST(concurrency_tx_rx_timer_threads) {
+// TX threads send batches of `batch` packets; the RX thread hands the device up to `batch` datagrams for
+// one node at a time. With workers, batches of 16 or more take the parallel crypto path.
+void run_threads(size_t batch, ParallelCrypto* a_workers, ParallelCrypto* b_workers) {
   Net net;  // only used to build the nodes
-  Node a(net, 1), b(net, 2);
+  Node a(net, 1, TimerConstants(), a_workers), b(net, 2, TimerConstants(), b_workers);
   PeerRef ab = a.connect(b), ba = b.connect(a);
   SharedWire wire;
   // Separate sinks per thread, as the engine would have.
@@ -44,25 +45,34 @@ TEST(concurrency_tx_rx_timer_threads) {
   std::atomic<bool> stop{false};
 
   auto tx = [&](Node& n, PeerRef p, ThreadSink& s) {
-    std::vector<uint8_t> buf(16 + 100 + kTransportTailroom);
-    for (int i = 0; i < 3000; ++i) {
-      buf[16] = 0x45, buf[18] = 0, buf[19] = 100;
-      Packet pk{buf.data(), 100, buf.size()};
-      n.dev->encrypt(*p, &pk, 1, clock.load(), s);
+    std::vector<std::vector<uint8_t>> bufs(batch, std::vector<uint8_t>(16 + 100 + kTransportTailroom));
+    std::vector<Packet> pkts(batch);
+    for (size_t i = 0; i < 3000; i += batch) {
+      for (size_t j = 0; j < batch; ++j) {
+        bufs[j][16] = 0x45, bufs[j][18] = 0, bufs[j][19] = 100;
+        pkts[j] = Packet{bufs[j].data(), 100, bufs[j].size()};
+      }
+      n.dev->encrypt(*p, pkts.data(), batch, clock.load(), s);
     }
   };
   std::thread rx_thread([&] {
+    std::vector<Datagram> ds;
+    std::vector<RxDatagram> rxd;
     while (!stop.load()) {
-      Datagram d;
+      ds.clear();
       {
         std::lock_guard<std::mutex> l(wire.mu);
-        if (wire.q.empty()) continue;
-        d = std::move(wire.q.front());
-        wire.q.pop_front();
+        while (!wire.q.empty() && ds.size() < batch && (ds.empty() || wire.q.front().to.same_remote(ds[0].to))) {
+          ds.push_back(std::move(wire.q.front()));
+          wire.q.pop_front();
+        }
       }
-      Node& to = d.to.same_remote(a.addr) ? a : b;
+      if (ds.empty()) continue;
+      Node& to = ds[0].to.same_remote(a.addr) ? a : b;
       rx.self = to.addr;
-      to.dev->receive(d.from, d.bytes.data(), d.bytes.size(), clock.load(), rx);
+      rxd.clear();
+      for (Datagram& d : ds) rxd.emplace_back(d.from, d.bytes.data(), d.bytes.size());
+      to.dev->receive_batch(rxd.data(), rxd.size(), clock.load(), rx);
     }
   });
   std::thread timer_thread([&] {
@@ -105,4 +115,17 @@ TEST(concurrency_tx_rx_timer_threads) {
   CHECK(rx.delivered.load() > 0);
   CHECK(ab->stats().handshakes_completed >= 1u);
   CHECK_EQ(b.dev->drop_count(DropReason::kDecrypt), 0u);
+  if (a_workers) CHECK(a.dev->parallel_batches() > 0 && b.dev->parallel_batches() > 0);
+}
+
+}  // namespace
+
+TEST(concurrency_tx_rx_timer_threads) { run_threads(1, nullptr, nullptr); }
+
+// The same with crypto workers forced on both devices and batches big enough to use them.
+TEST(concurrency_tx_rx_timer_threads_crypto_workers) {
+  gw::engine::CryptoWorkers wa(2), wb(2);
+  wa.start();
+  wb.start();
+  run_threads(32, &wa, &wb);
 }

@@ -69,7 +69,9 @@ struct Node : Sink {
   std::vector<uint64_t> initiation_times;
   bool allow_all_sources = true;
 
-  Node(Net& n, uint8_t id, const TimerConstants& tc = TimerConstants()) : net(n), rng{0x9e3779b97f4a7c15ull * id, {}} {
+  // parallel: crypto workers for big batches (not owned), as the engine's CryptoWorkers.
+  Node(Net& n, uint8_t id, const TimerConstants& tc = TimerConstants(), ParallelCrypto* parallel = nullptr)
+      : net(n), rng{0x9e3779b97f4a7c15ull * id, {}} {
     addr = make_endpoint(id, static_cast<uint16_t>(51820 + id));
     TestRng::fill(&rng, priv, 32);
     gw::crypto::x25519_clamp(priv);
@@ -79,6 +81,7 @@ struct Node : Sink {
     cfg.rng.fill = &TestRng::fill;
     cfg.rng.ctx = &rng;
     cfg.wall_offset_ns = 1700000000ll * 1000000000ll;
+    cfg.parallel = parallel;
     dev = std::make_unique<Device>(cfg);
     dev->set_private_key(priv);
     net.nodes.push_back(this);

@@ -2,6 +2,7 @@
 // `gridwire bench --mechanisms` can show what it buys. Read once, by the code that owns the mechanism.
 #pragma once
 
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -17,6 +18,16 @@ inline bool env_switch(const char* name) {
 inline bool env_is(const char* name, const char* value) {
   const char* v = std::getenv(name);
   return v && std::strcmp(v, value) == 0;
+}
+
+// A count (e.g. GRIDWIRE_CRYPTO_WORKERS=2): the decimal value, or `fallback` when unset or not a number.
+inline size_t env_count(const char* name, size_t fallback, size_t max) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  char* end = nullptr;
+  const unsigned long n = std::strtoul(v, &end, 10);
+  if (*end || *v == '-') return fallback;
+  return n < max ? n : max;
 }
 
 }  // namespace gw

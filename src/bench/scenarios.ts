@@ -282,6 +282,7 @@ export const SCENARIOS: readonly Scenario[] = [
   planetary('gridwire', 'gwp-evp-poly1305', ['gridwire-planetary'], { label: 'every Poly1305 through EVP_MAC (neither the short-message path nor the exported core)', env: { GRIDWIRE_POLY1305: 'evp' } }),
   wireguard('gridwire', 'gridwire', 'gw-openssl-poly1305', ['gridwire-wg'], { label: 'every Poly1305 through OpenSSL\'s core (no short-message path)', env: { GRIDWIRE_POLY1305: 'openssl' }, handshakes: false }),
   wireguard('gridwire', 'gridwire', 'gw-evp-x25519', ['gridwire-wg'], { label: 'X25519 through EVP_PKEY', env: { GRIDWIRE_X25519: 'evp' }, handshakes: true }),
+  wireguard('gridwire', 'gridwire', 'gw-crypto-workers', ['gridwire-wg'], { label: '2 crypto workers forced on (on 2 CPUs the engine starts none: default CPUs − 2)', env: { GRIDWIRE_CRYPTO_WORKERS: '2' }, handshakes: false }),
 ];
 
 /** Sets up namespaces a and b joined by one veth pair, shared by every scenario of a run. */

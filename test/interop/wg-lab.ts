@@ -94,6 +94,8 @@ export interface NodeOptions {
   routes?: readonly (readonly string[])[];
   /** runner only: gridwire's timer divisor. */
   timeScale?: number;
+  /** Extra environment for the daemon (e.g. a GRIDWIRE_* switch). */
+  env?: Record<string, string>;
 }
 
 export type ShowField = 'endpoints' | 'latest-handshakes' | 'transfer' | 'allowed-ips' | 'persistent-keepalive' | 'preshared-keys';
@@ -144,8 +146,9 @@ export class WgNode {
 
   private async launch(): Promise<void> {
     const { lab, ns, impl, ifname, opts } = this;
-    const { argv, env } = daemonArgv(impl, ifname, opts.timeScale);
-    const proc = lab.spawn(ns, argv, { ...(env && { env }), ...(impl === 'runner' && { stdin: 'pipe' as const }) });
+    const daemon = daemonArgv(impl, ifname, opts.timeScale);
+    const env = daemon.env || opts.env ? { ...daemon.env, ...opts.env } : undefined;
+    const proc = lab.spawn(ns, daemon.argv, { ...(env && { env }), ...(impl === 'runner' && { stdin: 'pipe' as const }) });
     this.proc = proc;
     this.runner = impl === 'runner' ? new RunnerClient(proc) : undefined;
     const socket = `/var/run/wireguard/${ifname}.sock`;
@@ -393,6 +396,8 @@ export interface PairOptions {
   a: Impl;
   b: Impl;
   timeScaleA?: number;
+  /** Extra environment for both daemons. */
+  env?: Record<string, string>;
   /** Namespace names in the lab (default 'a' and 'b'). */
   nsA?: string;
   nsB?: string;
@@ -408,8 +413,9 @@ export async function createPair(lab: Lab, o: PairOptions): Promise<Pair> {
       listenPort: 51001,
       addrs: [`${TUNNEL.a[4]}/24`, `${TUNNEL.a[6]}/112`],
       ...(o.timeScaleA ? { timeScale: o.timeScaleA } : {}),
+      ...(o.env && { env: o.env }),
     }),
-    startNode(lab, nsB, o.b, { listenPort: 51002, addrs: [`${TUNNEL.b[4]}/24`, `${TUNNEL.b[6]}/112`] }),
+    startNode(lab, nsB, o.b, { listenPort: 51002, addrs: [`${TUNNEL.b[4]}/24`, `${TUNNEL.b[6]}/112`], ...(o.env && { env: o.env }) }),
   ]);
   a.underlay = { ...UNDERLAY.a };
   b.underlay = { ...UNDERLAY.b };

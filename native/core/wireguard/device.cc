@@ -19,6 +19,12 @@ std::array<uint8_t, kKeyLen> key_of(const uint8_t k[kKeyLen]) {
   return a;
 }
 
+// Seals one TX packet in place: its wire length, or 0 if it does not fit its buffer.
+size_t seal_packet(Keypair& k, uint64_t counter, const Packet& p, size_t mtu, int lane) {
+  return p.len + kTransportHeaderSize <= p.capacity ? seal_transport(k, counter, p.data, p.len, p.capacity, mtu, lane)
+                                                    : 0;
+}
+
 // A handshake message adds to bytes only (PeerStats).
 void count_handshake(TrafficCounters& c, size_t wire) { c.bytes.fetch_add(wire, std::memory_order_relaxed); }
 
@@ -252,7 +258,7 @@ bool Device::admit_handshake(const Endpoint& src, const uint8_t* data, size_t le
 KeypairRef Device::derive_keypair(Peer& peer, uint64_t now) {
   SessionKeys keys;
   if (!begin_session(peer.hs_, &keys)) return nullptr;
-  auto k = std::make_shared<Keypair>(keys, now);
+  auto k = std::make_shared<Keypair>(keys, now, cfg_.parallel ? cfg_.parallel->lanes() : 0);
   return k->valid() ? k : nullptr;
 }
 
@@ -395,16 +401,21 @@ RxResult Device::receive_transport(const Endpoint& src, uint8_t* data, size_t le
     return drop(DropReason::kUnknownIndex), RxResult::kDropped;
   }
   Keypair& k = *e.keypair;
-  Peer& peer = *e.peer;
   if (keypair_expired(cfg_.timers, k, now)) return drop(DropReason::kKeypairExpired), RxResult::kDropped;
-  uint8_t* payload = data + kTransportHeaderSize;
-  size_t plain_len = len - kTransportMinSize;
-  switch (k.open(transport_counter(data), cfg_.timers.reject_after_messages, payload, plain_len)) {
+  switch (k.open(transport_counter(data), cfg_.timers.reject_after_messages, data + kTransportHeaderSize,
+                 len - kTransportMinSize)) {
     case Keypair::OpenResult::kAuthFailed: return drop(DropReason::kDecrypt), RxResult::kDropped;
     case Keypair::OpenResult::kReplay: return drop(DropReason::kReplay), RxResult::kDropped;
     case Keypair::OpenResult::kOk: break;
   }
+  return commit_transport(src, e.peer, k, data, len, now, sink);
+}
 
+RxResult Device::commit_transport(const Endpoint& src, const PeerRef& peer_ref, Keypair& k, uint8_t* data, size_t len,
+                                  uint64_t now, Sink& sink) {
+  Peer& peer = *peer_ref;
+  uint8_t* payload = data + kTransportHeaderSize;
+  size_t plain_len = len - kTransportMinSize;
   bool confirmed, rekey, moved;
   {
     std::lock_guard<std::mutex> sl(peer.state_mu_);
@@ -425,9 +436,9 @@ RxResult Device::receive_transport(const Endpoint& src, uint8_t* data, size_t le
   if (moved) sink.event(peer, PeerEvent::kEndpointChanged);
   if (confirmed) {
     sink.event(peer, PeerEvent::kHandshakeComplete);
-    send_staged(e.peer, now, false, sink);
+    send_staged(peer_ref, now, false, sink);
   }
-  if (rekey) send_initiation(e.peer, now, false, sink);
+  if (rekey) send_initiation(peer_ref, now, false, sink);
 
   if (plain_len == 0) return RxResult::kKeepalive;
   size_t inner = inner_packet_length(payload, plain_len);
@@ -435,6 +446,56 @@ RxResult Device::receive_transport(const Endpoint& src, uint8_t* data, size_t le
   if (!sink.allowed_source(peer, payload, inner)) return drop(DropReason::kSourceNotAllowed), RxResult::kDropped;
   sink.deliver(peer, payload, inner);
   return RxResult::kDelivered;
+}
+
+void Device::open_transport(RxDatagram& d, uint64_t now, int lane) const {
+  IndexEntry e;
+  if (!index_lookup(transport_receiver_index(d.data), &e) || !e.keypair) {
+    d.drop = DropReason::kUnknownIndex;
+  } else if (keypair_expired(cfg_.timers, *e.keypair, now)) {
+    d.drop = DropReason::kKeypairExpired;
+  } else if (!e.keypair->decrypt(transport_counter(d.data), d.data + kTransportHeaderSize, d.len - kTransportMinSize,
+                                 lane)) {
+    d.drop = DropReason::kDecrypt;
+  } else {
+    d.peer = std::move(e.peer);
+    d.keypair = std::move(e.keypair);
+  }
+}
+
+void Device::receive_batch(RxDatagram* d, size_t n, uint64_t now, Sink& sink) {
+  if (!cfg_.parallel || n < cfg_.parallel_min_batch) {
+    for (size_t i = 0; i < n; ++i) receive(d[i].src, d[i].data, d[i].len, now, sink);
+    return;
+  }
+  struct Job {
+    const Device* dev;
+    RxDatagram* d;
+    uint64_t now;
+  } job{this, d, now};
+  auto open_chunk = [](void* ctx, size_t begin, size_t end, int lane) {
+    const Job& j = *static_cast<const Job*>(ctx);
+    for (size_t i = begin; i < end; ++i)
+      if (classify(j.d[i].data, j.d[i].len) == MessageType::kTransport) j.dev->open_transport(j.d[i], j.now, lane);
+  };
+  cfg_.parallel->run(n, open_chunk, &job);
+  parallel_batches_.fetch_add(1, std::memory_order_relaxed);
+  // In batch order: what depends on order or on shared state.
+  for (size_t i = 0; i < n; ++i) {
+    RxDatagram& x = d[i];
+    if (classify(x.data, x.len) != MessageType::kTransport) {
+      receive(x.src, x.data, x.len, now, sink);
+    } else if (!x.keypair) {
+      drop(x.drop);
+    } else if (!x.keypair->accept_counter(transport_counter(x.data), cfg_.timers.reject_after_messages)) {
+      drop(DropReason::kReplay);
+    } else {
+      commit_transport(x.src, x.peer, *x.keypair, x.data, x.len, now, sink);
+    }
+    x.peer.reset();
+    x.keypair.reset();
+    x.drop = DropReason::kCount;
+  }
 }
 
 void Device::after_send_locked(Peer& peer, uint64_t now, bool data) {
@@ -491,6 +552,21 @@ void Device::send_staged(const PeerRef& peer, uint64_t now, bool keepalive, Sink
 
 void Device::send_keepalive(Peer& peer, uint64_t now, Sink& sink) { send_staged(peer.shared_from_this(), now, true, sink); }
 
+void Device::seal_batch(Keypair& k, uint64_t first, Packet* pkts, size_t n) {
+  struct Job {
+    Keypair& k;
+    uint64_t first;
+    Packet* pkts;
+    size_t mtu;
+  } job{k, first, pkts, cfg_.mtu};
+  auto seal_chunk = [](void* ctx, size_t begin, size_t end, int lane) {
+    const Job& j = *static_cast<const Job*>(ctx);
+    for (size_t i = begin; i < end; ++i) j.pkts[i].len = seal_packet(j.k, j.first + i, j.pkts[i], j.mtu, lane);
+  };
+  cfg_.parallel->run(n, seal_chunk, &job);
+  parallel_batches_.fetch_add(1, std::memory_order_relaxed);
+}
+
 size_t Device::encrypt(Peer& peer, Packet* pkts, size_t n, uint64_t now, Sink& sink) {
   KeypairRef k;
   Endpoint ep;
@@ -530,12 +606,12 @@ size_t Device::encrypt(Peer& peer, Packet* pkts, size_t n, uint64_t now, Sink& s
     }
   }
 
+  const bool parallel = k && cfg_.parallel && n >= cfg_.parallel_min_batch;
+  if (parallel) seal_batch(*k, first, pkts, n);
   Tally tx;
   for (size_t i = 0; k && i < n; ++i) {
     Packet& p = pkts[i];
-    p.len = p.len + kTransportHeaderSize <= p.capacity
-                ? seal_transport(*k, first + i, p.data, p.len, p.capacity, cfg_.mtu)
-                : 0;
+    if (!parallel) p.len = seal_packet(*k, first + i, p, cfg_.mtu, Keypair::kLocked);
     if (p.len == 0) {
       drop(DropReason::kBufferTooSmall);
     } else if (!ep.valid()) {

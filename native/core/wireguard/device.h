@@ -14,6 +14,8 @@
 //            Handshake messages may instead be queued by the RX thread (classify() tells them apart) and
 //            passed to receive() on the handshake thread; report that queue's depth with
 //            set_handshake_backlog() so the device knows when it is under load.
+//   RX batch with crypto workers: dev.receive_batch(datagrams, n, now, sink) for the non-handshake datagrams
+//            of one receive batch, in order (see ParallelCrypto).
 //   timers   loop: dev.tick(now, sink); sleep until min(dev.next_deadline(), next wake-up), or until woken.
 //
 // Threading contract
@@ -23,6 +25,9 @@
 //     batch; receive() of a transport packet takes the index table's shared lock, the keypair's receive lock
 //     and the peer's state lock once each. DH computations (handshakes) hold only the peer's handshake lock
 //     and never the state lock, so the data path does not wait for them.
+//   * With DeviceConfig::parallel, encrypt() and receive_batch() of big batches also run crypto on the
+//     ParallelCrypto's workers, through each keypair's per-worker lane, and wait for them; the sink is
+//     still called only on the calling thread, in batch order.
 //   * Sink callbacks may run with a per-peer lock held: they must be quick (append to a batch) and must not
 //     call back into the Device. Bytes passed to send()/deliver() are valid only during the callback unless
 //     they lie in a buffer the caller passed to the same call.
@@ -107,6 +112,35 @@ struct Packet {
 
 enum class RxResult : uint8_t { kDropped, kHandshake, kKeepalive, kDelivered };
 
+// Crypto workers (engine-owned threads), for batches of at least DeviceConfig::parallel_min_batch packets.
+// Fork-join, so order needs no reorder queue: encrypt() does its serial part (keypair, counters, timers) on
+// the calling thread, seals the batch in contiguous chunks in parallel, then sends in batch order;
+// receive_batch() authenticates and decrypts in parallel chunks (index → keypair lookups only), then one
+// pass in batch order does the replay window, key confirmation, timers, roaming, source check and delivery.
+class ParallelCrypto {
+ public:
+  using Chunk = void (*)(void* ctx, size_t begin, size_t end, int lane);
+  // Workers; each seals and opens through its own lane of every keypair (Keypair, lanes).
+  virtual size_t lanes() const = 0;
+  // Calls chunk on contiguous ranges covering [0, n), on the workers (lane = worker) and on the calling
+  // thread (lane Keypair::kLocked), and returns once every range is done.
+  virtual void run(size_t n, Chunk chunk, void* ctx) = 0;
+
+ protected:
+  ~ParallelCrypto() = default;
+};
+
+// One datagram of a receive batch (receive_batch). The device fills the other fields while it works.
+struct RxDatagram {
+  RxDatagram(const Endpoint& from, uint8_t* bytes, size_t length) : src(from), data(bytes), len(length) {}
+  Endpoint src;
+  uint8_t* data;
+  size_t len;
+  PeerRef peer;  // set with keypair once the transport message authenticated
+  KeypairRef keypair;
+  DropReason drop = DropReason::kCount;  // why the parallel step refused it (kCount: it did not)
+};
+
 struct DeviceConfig {
   TimerConstants timers;
   size_t mtu = 1420;  // padding cap (TUN MTU); 0 = pad to 16 unconditionally
@@ -114,6 +148,8 @@ struct DeviceConfig {
   uint64_t under_load_latch_ns = kSecond;
   int64_t wall_offset_ns = 0;  // unix_ns = now + wall_offset_ns, for TAI64N and last-handshake stats
   Rng rng;  // default: OpenSSL CSPRNG
+  ParallelCrypto* parallel = nullptr;  // not owned; outlives the Device. Null: every batch on its caller
+  size_t parallel_min_batch = 16;  // smaller batches stay on the calling thread (latency)
 };
 
 class Device {
@@ -150,6 +186,12 @@ class Device {
   // --- RX / handshake threads ---
   // Handles one UDP datagram from src. data is modified in place (transport packets are decrypted).
   RxResult receive(const Endpoint& src, uint8_t* data, size_t len, uint64_t now, Sink& sink);
+  // receive() for each of n datagrams, with the same results and counters, the transport crypto in parallel
+  // when the batch is big enough (handshake messages are handled in the in-order pass, but the engine sends
+  // them to its handshake thread instead, as DH work would hold up the batch). A packet
+  // is opened with the keypair its index named when the batch started, even if an earlier packet of the
+  // batch retires that keypair.
+  void receive_batch(RxDatagram* d, size_t n, uint64_t now, Sink& sink);
   static MessageType classify(const uint8_t* data, size_t len) { return wg::classify(data, len); }
   // Handshake queue depth as seen by the engine; at or above the threshold the device is under load for
   // under_load_latch_ns (mac2 required, per-source rate limit applied).
@@ -164,6 +206,7 @@ class Device {
 
   // --- stats ---
   uint64_t drop_count(DropReason r) const { return drops_[static_cast<size_t>(r)].load(std::memory_order_relaxed); }
+  uint64_t parallel_batches() const { return parallel_batches_.load(std::memory_order_relaxed); }
   const DeviceConfig& config() const { return cfg_; }
 
   // Test hook: fixes the cookie secret (cookie.json vector).
@@ -194,6 +237,12 @@ class Device {
   RxResult receive_response(const Endpoint& src, const uint8_t* data, size_t len, uint64_t now, Sink& sink);
   RxResult receive_cookie_reply(const uint8_t* data, size_t len, uint64_t now);
   RxResult receive_transport(const Endpoint& src, uint8_t* data, size_t len, uint64_t now, Sink& sink);
+  // receive_transport after the keypair accepted the packet: confirmation, timers, roaming, delivery.
+  RxResult commit_transport(const Endpoint& src, const PeerRef& peer, Keypair& k, uint8_t* data, size_t len,
+                            uint64_t now, Sink& sink);
+  // receive_batch's parallel step for one datagram (read-only lookups, then authenticate and decrypt).
+  void open_transport(RxDatagram& d, uint64_t now, int lane) const;
+  void seal_batch(Keypair& k, uint64_t first, Packet* pkts, size_t n);
   KeypairRef derive_keypair(Peer& peer, uint64_t now);
   void complete_handshake_locked(Peer& peer, uint64_t now);
   bool update_endpoint_locked(Peer& peer, const Endpoint& src);
@@ -221,6 +270,7 @@ class Device {
   std::unordered_map<uint32_t, IndexEntry> index_;
 
   std::atomic<uint64_t> drops_[static_cast<size_t>(DropReason::kCount)] = {};
+  std::atomic<uint64_t> parallel_batches_{0};
 };
 
 }  // namespace gw::wg

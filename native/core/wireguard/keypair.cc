@@ -25,11 +25,15 @@ void ReplayWindow::reset() {
   for (uint64_t& w : ring_) w = 0;
 }
 
-Keypair::Keypair(const SessionKeys& keys, uint64_t now_ns)
+Keypair::Keypair(const SessionKeys& keys, uint64_t now_ns, size_t lanes)
     : birth_ns_(now_ns), local_index_(keys.local_index), remote_index_(keys.remote_index),
       initiator_(keys.initiator) {
   valid_ = sender_.set_key(keys.send, crypto::ChaChaPoly::kSeal) &&
            receiver_.set_key(keys.recv, crypto::ChaChaPoly::kOpen);
+  if (lanes) lanes_ = std::make_unique<Lane[]>(lanes);
+  for (size_t i = 0; i < lanes; ++i)
+    valid_ = valid_ && lanes_[i].sender.set_key(keys.send, crypto::ChaChaPoly::kSeal) &&
+             lanes_[i].receiver.set_key(keys.recv, crypto::ChaChaPoly::kOpen);
 }
 
 bool Keypair::reserve_counters(uint64_t n, uint64_t limit, uint64_t* first) {
@@ -43,11 +47,25 @@ bool Keypair::reserve_counters(uint64_t n, uint64_t limit, uint64_t* first) {
   return true;
 }
 
-bool Keypair::seal(uint64_t counter, uint8_t* data, size_t len) {
+bool Keypair::seal(uint64_t counter, uint8_t* data, size_t len, int lane) {
   uint8_t nonce[crypto::kChaChaNonceLen];
   crypto::wg_nonce(counter, nonce);
+  if (lane != kLocked) return lanes_[lane].sender.seal(nonce, nullptr, 0, data, len, data + len);
   std::lock_guard<std::mutex> lock(send_mu_);
   return sender_.seal(nonce, nullptr, 0, data, len, data + len);
+}
+
+bool Keypair::decrypt(uint64_t counter, uint8_t* data, size_t len, int lane) {
+  uint8_t nonce[crypto::kChaChaNonceLen];
+  crypto::wg_nonce(counter, nonce);
+  if (lane != kLocked) return lanes_[lane].receiver.open(nonce, nullptr, 0, data, len, data + len);
+  std::lock_guard<std::mutex> lock(recv_mu_);
+  return receiver_.open(nonce, nullptr, 0, data, len, data + len);
+}
+
+bool Keypair::accept_counter(uint64_t counter, uint64_t limit) {
+  std::lock_guard<std::mutex> lock(recv_mu_);
+  return replay_.check_and_update(counter, limit);
 }
 
 Keypair::OpenResult Keypair::open(uint64_t counter, uint64_t limit, uint8_t* data, size_t len) {

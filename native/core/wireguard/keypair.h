@@ -5,6 +5,9 @@
 // thread that is encrypting or decrypting with it, so a slot change never frees a key under a worker. The
 // send context is guarded by send_mu and the receive context plus replay window by recv_mu; the counter is
 // atomic so counters can be reserved without either lock. KeypairSlots are guarded by the owning peer.
+// With crypto workers (device.h ParallelCrypto) each worker also has a lane: its own pair of keyed
+// contexts, used by that worker alone and so without a lock. The batch keeps its keys alive for the workers:
+// the forking thread's KeypairRef (sealing) or each RxDatagram's (opening) is held until after the join.
 #pragma once
 
 #include <atomic>
@@ -39,7 +42,10 @@ class ReplayWindow {
 
 class Keypair {
  public:
-  Keypair(const SessionKeys& keys, uint64_t now_ns);
+  // The locked contexts, usable from any thread; lanes 0..lanes-1 belong to crypto worker 0..lanes-1.
+  static constexpr int kLocked = -1;
+
+  Keypair(const SessionKeys& keys, uint64_t now_ns, size_t lanes = 0);
   Keypair(const Keypair&) = delete;
   Keypair& operator=(const Keypair&) = delete;
 
@@ -58,10 +64,18 @@ class Keypair {
   // In-place transport AEAD. seal: data[0..len) → ciphertext, tag at data+len. open: data[0..len) is the
   // ciphertext, tag at data+len; on success the window is updated (after authentication, never before).
   enum class OpenResult { kOk, kAuthFailed, kReplay };
-  bool seal(uint64_t counter, uint8_t* data, size_t len);
+  bool seal(uint64_t counter, uint8_t* data, size_t len, int lane = kLocked);
   OpenResult open(uint64_t counter, uint64_t limit, uint8_t* data, size_t len);
+  // open() in two steps for a batch opened in parallel: authenticate and decrypt (the window untouched),
+  // then, in batch order, accept the counter once.
+  bool decrypt(uint64_t counter, uint8_t* data, size_t len, int lane);
+  bool accept_counter(uint64_t counter, uint64_t limit);
 
  private:
+  struct Lane {
+    crypto::ChaChaPoly sender, receiver;
+  };
+  std::unique_ptr<Lane[]> lanes_;
   std::mutex send_mu_;
   crypto::ChaChaPoly sender_;
   std::mutex recv_mu_;

@@ -62,13 +62,14 @@ uint16_t Peer::persistent_keepalive() const {
   return timers_.persistent_keepalive();
 }
 
-size_t seal_transport(Keypair& k, uint64_t counter, uint8_t* buf, size_t inner_len, size_t capacity, size_t mtu) {
+size_t seal_transport(Keypair& k, uint64_t counter, uint8_t* buf, size_t inner_len, size_t capacity, size_t mtu,
+                      int lane) {
   size_t padded = padded_length(inner_len, mtu);
   size_t wire = kTransportHeaderSize + padded + kTagLen;
   if (wire > capacity || wire > kMaxMessageSize) return 0;
   uint8_t* payload = buf + kTransportHeaderSize;
   std::memset(payload + inner_len, 0, padded - inner_len);
-  if (!k.seal(counter, payload, padded)) return 0;
+  if (!k.seal(counter, payload, padded, lane)) return 0;
   write_transport_header(buf, k.remote_index(), counter);
   return wire;
 }

@@ -128,7 +128,8 @@ using PeerRef = std::shared_ptr<Peer>;
 
 // Pads (zeros, to 16 but never past the MTU), seals with `counter` and writes the header. buf holds the
 // 16-byte header room followed by inner_len bytes; capacity is the room from buf on. Returns the wire
-// length, or 0 if the buffer is too small or sealing failed.
-size_t seal_transport(Keypair& k, uint64_t counter, uint8_t* buf, size_t inner_len, size_t capacity, size_t mtu);
+// length, or 0 if the buffer is too small or sealing failed. lane: see Keypair.
+size_t seal_transport(Keypair& k, uint64_t counter, uint8_t* buf, size_t inner_len, size_t capacity, size_t mtu,
+                      int lane = Keypair::kLocked);
 
 }  // namespace gw::wg
