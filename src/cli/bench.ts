@@ -4,6 +4,8 @@
 import { CliError, type Command } from './command.js';
 import { labSupportProblems } from '../netns/lab.js';
 import { SCENARIOS } from '../bench/scenarios.js';
+
+const ID_WIDTH = Math.max(...SCENARIOS.map((s) => s.id.length));
 import { runNetns, selectScenarios } from '../bench/run.js';
 
 const DEFAULT_SECONDS = 2;
@@ -14,8 +16,9 @@ function usage(): string {
     'usage: gridwire bench [--only <id>[,<id>...]] [--mechanisms] [--duration <seconds>] [--repeat <n>] [--json]',
     '       gridwire bench --no-tun [--duration <seconds>] [--repeat <n>] [--json]',
     '',
-    '  --only       run only these pairs (the raw veth ceiling always runs: every ratio and latency refers to it):',
-    ...SCENARIOS.map((s) => `                 ${s.id.padEnd(19)} ${s.label}${s.variant ? ' [--mechanisms]' : ''}`),
+    '  --only       run only these pairs (the raw veth ceiling and the null-relay floors always run: every ratio and',
+    '               latency refers to the ceiling, and each latency target names its floor):',
+    ...SCENARIOS.map((s) => `                 ${s.id.padEnd(ID_WIDTH)} ${s.label}${s.variant ? ' [--mechanisms]' : ''}`),
     '  --mechanisms also run the [--mechanisms] pairs: gridwire with one mechanism off, against the full engine',
     `  --duration   seconds per measurement (default ${DEFAULT_SECONDS})`,
     `  --repeat     rounds (default ${DEFAULT_REPEAT}): figures are medians, with their spread; each pair takes`,
