@@ -236,10 +236,12 @@ Napi::Value Poly1305(const Napi::CallbackInfo& info) {
 // hot. Route 4 times nothing: the cost of the clock itself.
 Napi::Value Poly1305Cost(const Napi::CallbackInfo& info) {
   uint64_t route, size, evict, samples, calls;
+  // Bounded so that a mistaken call costs a second of the JS thread, not minutes.
   if (!get_uint(info, 0, "route", 4, &route) || !get_uint(info, 1, "size", 1 << 20, &size) ||
-      !get_uint(info, 2, "evict", 1 << 30, &evict) || !get_uint(info, 3, "samples", 1 << 20, &samples) ||
-      !get_uint(info, 4, "calls", 1 << 20, &calls))
+      !get_uint(info, 2, "evict", 1 << 28, &evict) || !get_uint(info, 3, "samples", 10000, &samples) ||
+      !get_uint(info, 4, "calls", 1 << 16, &calls))
     return info.Env().Undefined();
+  if (calls == 0) return fail(info.Env(), "calls must be at least 1");
   std::vector<uint8_t> junk(evict), msg(size, 0x5a);
   uint8_t key[kKeyLen] = {1}, tag[kTagLen] = {};
   const Slice part{msg.data(), size};

@@ -21,6 +21,9 @@ namespace gw::engine {
 class CryptoWorkers final : public wg::ParallelCrypto {
  public:
   static constexpr size_t kMax = 64;
+  // Every keypair keys a lane per worker at the handshake, and a fork-join over many workers splits a
+  // 64-packet batch too thin to pay for the wake-ups: more than this only when asked for.
+  static constexpr size_t kDefaultMax = 8;
 
   // GRIDWIRE_CRYPTO_WORKERS, else one per CPU this process may run on beyond the two the data loops
   // keep busy (on 2 CPUs none: the loops already use both, and a fork-join would only add wake-ups).
@@ -28,7 +31,7 @@ class CryptoWorkers final : public wg::ParallelCrypto {
     cpu_set_t set;
     size_t cpus = 1;
     if (sched_getaffinity(0, sizeof set, &set) == 0) cpus = static_cast<size_t>(CPU_COUNT(&set));
-    return env_count("GRIDWIRE_CRYPTO_WORKERS", cpus > 2 ? cpus - 2 : 0, kMax);
+    return env_count("GRIDWIRE_CRYPTO_WORKERS", std::min(cpus > 2 ? cpus - 2 : 0, kDefaultMax), kMax);
   }
 
   explicit CryptoWorkers(size_t count) : count_(count) {}
@@ -54,8 +57,11 @@ class CryptoWorkers final : public wg::ParallelCrypto {
     threads_.clear();
   }
 
-  void run(size_t n, Chunk chunk, void* ctx) override {
-    if (threads_.empty() || n < 2) return chunk(ctx, 0, n, wg::Keypair::kLocked);
+  bool run(size_t n, Chunk chunk, void* ctx) override {
+    if (threads_.empty() || n < 2) {
+      chunk(ctx, 0, n, wg::Keypair::kLocked);
+      return false;
+    }
     const size_t parts = std::min(count_ + 1, n), per = n / parts, extra = n % parts;
     auto end_of = [&](size_t part, size_t begin) { return begin + per + (part < extra ? 1 : 0); };
     Join join;
@@ -70,6 +76,7 @@ class CryptoWorkers final : public wg::ParallelCrypto {
     chunk(ctx, 0, mine, wg::Keypair::kLocked);
     std::unique_lock<std::mutex> lock(join.mu);
     join.cv.wait(lock, [&] { return join.left == 0; });
+    return true;
   }
 
  private:

@@ -3,6 +3,7 @@
 // one-packet path gives: every packet once and in order, replays and forgeries dropped and counted without
 // harming their neighbours, a key rotation in the middle of a received batch.
 #include <cstring>
+#include <functional>
 
 #include "../engine/crypto_workers.h"
 #include "harness.h"
@@ -157,4 +158,37 @@ TEST(parallel_open_batch_across_key_rotation) {
   CHECK_EQ(p.b.dev->drop_count(DropReason::kUnknownIndex), 0u);
   CHECK_EQ(p.b.dev->parallel_batches(), 1u);
   CHECK(p.a.dev->parallel_batches() >= 3u);
+}
+
+// Runs a batch's chunks on the calling thread, then acts as another thread would between the parallel
+// open and the in-order pass (a configuration change landing mid-batch).
+struct InlineThen final : ParallelCrypto {
+  std::function<void()> then;
+  size_t lanes() const override { return 0; }
+  bool run(size_t n, Chunk chunk, void* ctx) override {
+    chunk(ctx, 0, n, Keypair::kLocked);
+    if (then) then();
+    return true;
+  }
+};
+
+// Packets opened in parallel are not delivered if their session is wiped before the in-order pass: the
+// peer removed meanwhile gets nothing, as receive() would give it nothing.
+TEST(parallel_open_batch_commits_nothing_for_a_peer_removed_mid_batch) {
+  InlineThen pool;  // outlives the nodes
+  Net net;
+  Node a(net, 1), b(net, 2, TimerConstants(), &pool);
+  PeerRef ab = a.connect(b), ba = b.connect(a);
+  a.send_ip(*ab, 84, 200);
+  net.pump();
+  std::vector<Datagram> wire;
+  net.filter = [&wire](Datagram& d) { return d.bytes[0] != 4 || (wire.push_back(d), false); };
+  TxBatch(20, 0).send(a, *ab);
+  net.pump();
+  CHECK_EQ(wire.size(), 20u);
+  pool.then = [&] { b.dev->remove_peer(a.pub); };
+  const uint64_t unknown = b.dev->drop_count(DropReason::kUnknownIndex);
+  receive_all(b, wire);
+  CHECK_EQ(b.delivered.size(), 1u);
+  CHECK_EQ(b.dev->drop_count(DropReason::kUnknownIndex), unknown + 20);
 }

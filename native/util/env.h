@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,14 +21,21 @@ inline bool env_is(const char* name, const char* value) {
   return v && std::strcmp(v, value) == 0;
 }
 
-// A count (e.g. GRIDWIRE_CRYPTO_WORKERS=2): the decimal value, or `fallback` when unset or not a number.
+// A count (e.g. GRIDWIRE_CRYPTO_WORKERS=2): `fallback` when unset; plain decimal digits give the value,
+// at most `max`. Anything else is reported on stderr, naming the variable, and ignored.
 inline size_t env_count(const char* name, size_t fallback, size_t max) {
   const char* v = std::getenv(name);
   if (!v || !*v) return fallback;
-  char* end = nullptr;
-  const unsigned long n = std::strtoul(v, &end, 10);
-  if (*end || *v == '-') return fallback;
-  return n < max ? n : max;
+  size_t n = 0;
+  for (const char* c = v; *c; ++c) {
+    if (*c < '0' || *c > '9') {
+      std::fprintf(stderr, "gridwire: ignoring %s=%s: not a count\n", name, v);
+      return fallback;
+    }
+    n = n > max ? n : n * 10 + static_cast<size_t>(*c - '0');  // past max it only has to stay past max
+  }
+  if (n > max) std::fprintf(stderr, "gridwire: %s=%s is more than %zu; using %zu\n", name, v, max, max);
+  return n > max ? max : n;
 }
 
 }  // namespace gw

@@ -269,8 +269,11 @@ export function formatReport(report: BenchReport): string {
     ]);
     lines.push(pad([['target', 'value', 'goal', 'result'], ...rows]), '');
     for (const t of report.targets)
-      if (t.floorMs !== undefined && t.value !== null)
-        lines.push(`${t.goal}: a null relay (no cipher, the floor of a userspace tunnel) adds ${t.floorMs.toFixed(3)} ms in this run; this is ${(t.value / t.floorMs).toFixed(2)}× it`);
+      if (t.floorMs !== undefined && t.value !== null) {
+        const floor = `${t.goal}: a null relay (no cipher, the floor of a userspace tunnel) adds ${t.floorMs.toFixed(3)} ms in this run`;
+        // A difference of two noisy medians can come out at or below zero: no ratio then.
+        lines.push(t.floorMs > 0 ? `${floor}; this is ${(t.value / t.floorMs).toFixed(2)}× it` : `${floor} (no ratio)`);
+      }
   }
   for (const s of report.scenarios) {
     if (s.status !== 'ok') lines.push(`${s.label}: ${s.status}: ${s.reason}`);

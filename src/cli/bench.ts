@@ -4,9 +4,9 @@
 import { CliError, type Command } from './command.js';
 import { labSupportProblems } from '../netns/lab.js';
 import { SCENARIOS } from '../bench/scenarios.js';
+import { runNetns, selectScenarios } from '../bench/run.js';
 
 const ID_WIDTH = Math.max(...SCENARIOS.map((s) => s.id.length));
-import { runNetns, selectScenarios } from '../bench/run.js';
 
 const DEFAULT_SECONDS = 2;
 const DEFAULT_REPEAT = 3;

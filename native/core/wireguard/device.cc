@@ -478,15 +478,17 @@ void Device::receive_batch(RxDatagram* d, size_t n, uint64_t now, Sink& sink) {
     for (size_t i = begin; i < end; ++i)
       if (classify(j.d[i].data, j.d[i].len) == MessageType::kTransport) j.dev->open_transport(j.d[i], j.now, lane);
   };
-  cfg_.parallel->run(n, open_chunk, &job);
-  parallel_batches_.fetch_add(1, std::memory_order_relaxed);
+  if (cfg_.parallel->run(n, open_chunk, &job)) parallel_batches_.fetch_add(1, std::memory_order_relaxed);
   // In batch order: what depends on order or on shared state.
   for (size_t i = 0; i < n; ++i) {
     RxDatagram& x = d[i];
+    IndexEntry now_named;
     if (classify(x.data, x.len) != MessageType::kTransport) {
       receive(x.src, x.data, x.len, now, sink);
     } else if (!x.keypair) {
       drop(x.drop);
+    } else if (!index_lookup(transport_receiver_index(x.data), &now_named) || now_named.keypair != x.keypair) {
+      drop(DropReason::kUnknownIndex);  // retired since it was opened
     } else if (!x.keypair->accept_counter(transport_counter(x.data), cfg_.timers.reject_after_messages)) {
       drop(DropReason::kReplay);
     } else {
@@ -563,8 +565,7 @@ void Device::seal_batch(Keypair& k, uint64_t first, Packet* pkts, size_t n) {
     const Job& j = *static_cast<const Job*>(ctx);
     for (size_t i = begin; i < end; ++i) j.pkts[i].len = seal_packet(j.k, j.first + i, j.pkts[i], j.mtu, lane);
   };
-  cfg_.parallel->run(n, seal_chunk, &job);
-  parallel_batches_.fetch_add(1, std::memory_order_relaxed);
+  if (cfg_.parallel->run(n, seal_chunk, &job)) parallel_batches_.fetch_add(1, std::memory_order_relaxed);
 }
 
 size_t Device::encrypt(Peer& peer, Packet* pkts, size_t n, uint64_t now, Sink& sink) {

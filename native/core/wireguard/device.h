@@ -123,8 +123,9 @@ class ParallelCrypto {
   // Workers; each seals and opens through its own lane of every keypair (Keypair, lanes).
   virtual size_t lanes() const = 0;
   // Calls chunk on contiguous ranges covering [0, n), on the workers (lane = worker) and on the calling
-  // thread (lane Keypair::kLocked), and returns once every range is done.
-  virtual void run(size_t n, Chunk chunk, void* ctx) = 0;
+  // thread (lane Keypair::kLocked), and returns once every range is done. False if it ran everything on
+  // the calling thread (no workers running, or too little to split).
+  virtual bool run(size_t n, Chunk chunk, void* ctx) = 0;
 
  protected:
   ~ParallelCrypto() = default;
@@ -188,9 +189,9 @@ class Device {
   RxResult receive(const Endpoint& src, uint8_t* data, size_t len, uint64_t now, Sink& sink);
   // receive() for each of n datagrams, with the same results and counters, the transport crypto in parallel
   // when the batch is big enough (handshake messages are handled in the in-order pass, but the engine sends
-  // them to its handshake thread instead, as DH work would hold up the batch). A packet
-  // is opened with the keypair its index named when the batch started, even if an earlier packet of the
-  // batch retires that keypair.
+  // them to its handshake thread instead, as DH work would hold up the batch). A packet opened in parallel
+  // is committed only if its index still names the keypair that opened it, so a keypair retired by an
+  // earlier packet of the batch (or by another thread meanwhile) drops it as receive() would.
   void receive_batch(RxDatagram* d, size_t n, uint64_t now, Sink& sink);
   static MessageType classify(const uint8_t* data, size_t len) { return wg::classify(data, len); }
   // Handshake queue depth as seen by the engine; at or above the threshold the device is under load for
