@@ -36,7 +36,7 @@ export const PEER_EVENTS = ['handshake', 'endpoint', 'expired'] as const;
 const ALL_EVENTS = [...PEER_EVENTS, 'interface-gone', 'error'] as const;
 
 /** Passes the device's events of these types to `listener`; returns the function that stops it. */
-export function onDeviceEvents(device: WireGuardDevice, types: readonly string[], listener: (e: DeviceEvent) => void): () => void {
+export function onDeviceEvents(device: WireGuardDevice, types: readonly (typeof ALL_EVENTS)[number][], listener: (e: DeviceEvent) => void): () => void {
   for (const type of types) device.on(type, listener);
   return () => {
     for (const type of types) device.off(type, listener);
