@@ -396,19 +396,19 @@ RxResult Device::receive(const Endpoint& src, uint8_t* data, size_t len, uint64_
 }
 
 RxResult Device::receive_transport(const Endpoint& src, uint8_t* data, size_t len, uint64_t now, Sink& sink) {
-  IndexEntry e;
-  if (!index_lookup(transport_receiver_index(data), &e) || !e.keypair) {
-    return drop(DropReason::kUnknownIndex), RxResult::kDropped;
-  }
-  Keypair& k = *e.keypair;
-  if (keypair_expired(cfg_.timers, k, now)) return drop(DropReason::kKeypairExpired), RxResult::kDropped;
-  switch (k.open(transport_counter(data), cfg_.timers.reject_after_messages, data + kTransportHeaderSize,
-                 len - kTransportMinSize)) {
-    case Keypair::OpenResult::kAuthFailed: return drop(DropReason::kDecrypt), RxResult::kDropped;
-    case Keypair::OpenResult::kReplay: return drop(DropReason::kReplay), RxResult::kDropped;
-    case Keypair::OpenResult::kOk: break;
-  }
-  return commit_transport(src, e.peer, k, data, len, now, sink);
+  RxDatagram d(src, data, len);
+  open_transport(d, now, Keypair::kLocked);
+  return finish_transport(d, now, sink, false);
+}
+
+RxResult Device::finish_transport(RxDatagram& x, uint64_t now, Sink& sink, bool recheck) {
+  if (!x.keypair) return drop(x.drop), RxResult::kDropped;
+  IndexEntry now_named;
+  if (recheck && (!index_lookup(transport_receiver_index(x.data), &now_named) || now_named.keypair != x.keypair))
+    return drop(DropReason::kUnknownIndex), RxResult::kDropped;  // retired since it was opened
+  if (!x.keypair->accept_counter(transport_counter(x.data), cfg_.timers.reject_after_messages))
+    return drop(DropReason::kReplay), RxResult::kDropped;
+  return commit_transport(x.src, x.peer, *x.keypair, x.data, x.len, now, sink);
 }
 
 RxResult Device::commit_transport(const Endpoint& src, const PeerRef& peer_ref, Keypair& k, uint8_t* data, size_t len,
@@ -482,18 +482,10 @@ void Device::receive_batch(RxDatagram* d, size_t n, uint64_t now, Sink& sink) {
   // In batch order: what depends on order or on shared state.
   for (size_t i = 0; i < n; ++i) {
     RxDatagram& x = d[i];
-    IndexEntry now_named;
-    if (classify(x.data, x.len) != MessageType::kTransport) {
+    if (classify(x.data, x.len) != MessageType::kTransport)
       receive(x.src, x.data, x.len, now, sink);
-    } else if (!x.keypair) {
-      drop(x.drop);
-    } else if (!index_lookup(transport_receiver_index(x.data), &now_named) || now_named.keypair != x.keypair) {
-      drop(DropReason::kUnknownIndex);  // retired since it was opened
-    } else if (!x.keypair->accept_counter(transport_counter(x.data), cfg_.timers.reject_after_messages)) {
-      drop(DropReason::kReplay);
-    } else {
-      commit_transport(x.src, x.peer, *x.keypair, x.data, x.len, now, sink);
-    }
+    else
+      finish_transport(x, now, sink, true);
     x.peer.reset();
     x.keypair.reset();
     x.drop = DropReason::kCount;

@@ -238,10 +238,14 @@ class Device {
   RxResult receive_response(const Endpoint& src, const uint8_t* data, size_t len, uint64_t now, Sink& sink);
   RxResult receive_cookie_reply(const uint8_t* data, size_t len, uint64_t now);
   RxResult receive_transport(const Endpoint& src, uint8_t* data, size_t len, uint64_t now, Sink& sink);
+  // The in-order part of a transport message open_transport opened: the replay window, then commit. With
+  // recheck (opened in parallel, perhaps before a session change), also that its index still names the
+  // keypair that opened it.
+  RxResult finish_transport(RxDatagram& d, uint64_t now, Sink& sink, bool recheck);
   // receive_transport after the keypair accepted the packet: confirmation, timers, roaming, delivery.
   RxResult commit_transport(const Endpoint& src, const PeerRef& peer, Keypair& k, uint8_t* data, size_t len,
                             uint64_t now, Sink& sink);
-  // receive_batch's parallel step for one datagram (read-only lookups, then authenticate and decrypt).
+  // Read-only lookups, then authenticate and decrypt (receive_batch's parallel step, and receive()'s).
   void open_transport(RxDatagram& d, uint64_t now, int lane) const;
   void seal_batch(Keypair& k, uint64_t first, Packet* pkts, size_t n);
   KeypairRef derive_keypair(Peer& peer, uint64_t now);

@@ -68,14 +68,6 @@ bool Keypair::accept_counter(uint64_t counter, uint64_t limit) {
   return replay_.check_and_update(counter, limit);
 }
 
-Keypair::OpenResult Keypair::open(uint64_t counter, uint64_t limit, uint8_t* data, size_t len) {
-  uint8_t nonce[crypto::kChaChaNonceLen];
-  crypto::wg_nonce(counter, nonce);
-  std::lock_guard<std::mutex> lock(recv_mu_);
-  if (!receiver_.open(nonce, nullptr, 0, data, len, data + len)) return OpenResult::kAuthFailed;
-  return replay_.check_and_update(counter, limit) ? OpenResult::kOk : OpenResult::kReplay;
-}
-
 void KeypairSlots::install_initiator(KeypairRef k, Discarded* gone) {
   if (next) {
     gone->add(previous);

@@ -61,13 +61,10 @@ class Keypair {
   // Makes every further reservation fail (the local private key changed).
   void exhaust(uint64_t limit) { send_counter_.store(limit, std::memory_order_relaxed); }
 
-  // In-place transport AEAD. seal: data[0..len) → ciphertext, tag at data+len. open: data[0..len) is the
-  // ciphertext, tag at data+len; on success the window is updated (after authentication, never before).
-  enum class OpenResult { kOk, kAuthFailed, kReplay };
+  // In-place transport AEAD. seal: data[0..len) → ciphertext, tag at data+len. Receiving takes two steps:
+  // decrypt (data[0..len) is the ciphertext, tag at data+len; the window untouched), then, only once it
+  // authenticated and in arrival order, accept_counter updates the replay window.
   bool seal(uint64_t counter, uint8_t* data, size_t len, int lane = kLocked);
-  OpenResult open(uint64_t counter, uint64_t limit, uint8_t* data, size_t len);
-  // open() in two steps for a batch opened in parallel: authenticate and decrypt (the window untouched),
-  // then, in batch order, accept the counter once.
   bool decrypt(uint64_t counter, uint8_t* data, size_t len, int lane);
   bool accept_counter(uint64_t counter, uint64_t limit);
 
