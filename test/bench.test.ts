@@ -34,23 +34,25 @@ test('gridwire bench --only gridwire-wg --duration 1 --repeat 2 --json: one full
   assert.equal(report.tool, 'gridwire bench');
   assert.equal(report.mode, 'netns');
   positive(report.machine.cores, 'machine.cores');
-  assert.deepEqual(report.scenarios.map((s) => [s.id, s.status]), [['veth', 'ok'], ['null-relay', 'ok'], ['null-relay-tcp', 'ok'], ['gridwire-wg', 'ok']]);
-  for (const floor of report.scenarios.slice(1, 3).map((s) => s.metrics!)) {
+  assert.deepEqual(report.scenarios.map((s) => [s.id, s.status]), [['veth', 'ok'], ['null-relay', 'ok'], ['null-relay-tcp', 'ok'], ['tun-bridge', 'ok'], ['gridwire-wg', 'ok']]);
+  for (const floor of report.scenarios.slice(1, 4).map((s) => s.metrics!)) {
     positive(floor.p50Ms, 'null relay p50Ms');
-    assert.ok(floor.p50Ms! > report.scenarios[0]!.metrics!.p50Ms!, 'a ping through a null relay takes longer than over the bare veth');
-    assert.equal(floor.tcp1Forward, null, 'a null relay is measured for latency only');
+    assert.ok(floor.p50Ms! > report.scenarios[0]!.metrics!.p50Ms!, 'a ping through a null relay or the TUN bridge takes longer than over the bare veth');
+    assert.equal(floor.tcp1Forward, null, 'a floor is measured for latency only');
   }
-  assert.equal(report.targets.find((x) => x.goal.includes('WireGuard added latency'))!.floorMs, report.scenarios[1]!.metrics!.addedP50Ms, 'the latency target names its floor');
-  const m = report.scenarios[3]!.metrics!;
+  const wgLatency = report.targets.find((x) => x.goal.includes('WireGuard added latency'))!;
+  assert.equal(wgLatency.floorMs, report.scenarios[1]!.metrics!.addedP50Ms, 'the latency target names its floor');
+  assert.equal(wgLatency.tunFloorMs, report.scenarios[3]!.metrics!.addedP50Ms, 'and the floor of any TUN-based tunnel');
+  const m = report.scenarios[4]!.metrics!;
   for (const key of ['tcp1Forward', 'tcp1Reverse', 'tcp4Forward', 'tcp4Reverse', 'udp64Pps', 'p50Ms', 'p99Ms', 'cpuPerGbit', 'machineCpuPerGbit', 'peakRssMiB', 'handshakesPerSecond', 'handshakesPerCore'] as const) {
     positive(m[key], key);
   }
   for (const key of ['addedP50Ms', 'addedP99Ms'] as const) assert.equal(typeof m[key], 'number', `${key} is measured`);
-  const rounds = report.scenarios[3]!.samples!;
+  const rounds = report.scenarios[4]!.samples!;
   assert.equal(rounds.length, 2, 'one sample per round');
   const tcp = rounds.map((x) => x!.tcp1Forward!).sort((x, y) => x - y);
   assert.equal(m.tcp1Forward, (tcp[0]! + tcp[1]!) / 2, 'the figure is the median of the rounds');
-  assert.deepEqual(report.scenarios[3]!.spread!.tcp1Forward, tcp, 'the spread is the smallest and largest round');
+  assert.deepEqual(report.scenarios[4]!.spread!.tcp1Forward, tcp, 'the spread is the smallest and largest round');
   assert.ok(report.ratios.some((x) => x.scenario === 'gridwire-wg' && x.anchor === 'veth' && x.metric === 'tcp1Forward' && x.ratio > 0), 'a ratio to the veth ceiling');
   assert.ok(report.targets.length > 0 && report.targets.every((x) => 'met' in x), 'targets listed');
   assert.match(r.stderr, /\[\s*\d+\/\d+ /, 'progress on stderr');

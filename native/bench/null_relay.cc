@@ -5,16 +5,21 @@
 // like gridwire's light-traffic loops. What a ping through a pair of these adds over the raw veth is
 // what the kernel crossings and wake-ups alone cost here, so the bench can show how much of an engine's
 // added latency is the engine's own. Over UDP it is the floor of WireGuard; over TCP (packets framed
-// by a 2-byte length, as a link must) the floor of the planetary network's TCP links.
+// by a 2-byte length, as a link must) the floor of the planetary network's TCP links. As a bridge —
+// one process holding both TUNs, the far one opened inside the peer's namespace, with no outer path at
+// all — it is the floor of any tunnel that takes its packets from a TUN, however it carries them.
 //
 // usage: null-relay IFNAME udp LOCAL_PORT PEER_IPV4 PEER_PORT
 //        null-relay IFNAME tcp-listen PORT          (accepts one connection)
 //        null-relay IFNAME tcp-connect PEER_IPV4 PORT (retries until the listener is up)
-// The TUN comes up with MTU 1420 and no address (the bench adds it); the process runs until killed.
+//        null-relay IFNAME bridge PEER_NETNS_PATH PEER_IFNAME (e.g. /var/run/netns/b)
+// Each TUN comes up with MTU 1420 and no address (the bench adds it); the process runs until killed.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -106,14 +111,19 @@ int open_tcp_connect(const in_addr& peer, uint16_t port) {
   return -ECONNREFUSED;
 }
 
-// The tunnel's far side: datagrams, or a stream of 2-byte-length frames.
+// The tunnel's far side: datagrams, a stream of 2-byte-length frames, or the peer's TUN itself.
 struct Link {
   int fd = -1;
   bool stream = false;
+  bool tun = false;
   uint8_t in[64 * 1024];
   size_t have = 0;  // stream bytes received and not yet passed on
 
   void send_packet(const uint8_t* pkt, size_t n) {
+    if (tun) {
+      (void)!write(fd, pkt, n);
+      return;
+    }
     if (!stream) {
       send(fd, pkt, n, 0);
       return;
@@ -127,7 +137,7 @@ struct Link {
   template <typename F>
   bool receive(F&& deliver) {
     for (;;) {
-      ssize_t n = recv(fd, in + have, stream ? sizeof in - have : kPacketMax, MSG_DONTWAIT);
+      ssize_t n = tun ? read(fd, in, kPacketMax) : recv(fd, in + have, stream ? sizeof in - have : kPacketMax, MSG_DONTWAIT);
       // A datagram socket's errors are the ICMP answers to earlier sends (peer not up yet): passing.
       if (n < 0) return !stream || errno == EAGAIN || errno == EINTR;
       if (n == 0 && stream) return false;
@@ -156,6 +166,8 @@ void tun_to_link(int tun, Link& link, uint8_t* buf) {
 struct Args {
   const char* ifname;
   const char* mode;
+  const char* peer_netns = nullptr;
+  const char* peer_ifname = nullptr;
   uint16_t port = 0, peer_port = 0;
   in_addr peer{};
 };
@@ -165,12 +177,35 @@ bool parse(int argc, char** argv, Args* a) {
   a->ifname = argv[1];
   a->mode = argv[2];
   if (!std::strcmp(a->mode, "udp")) return argc == 6 && parse_port(argv[3], &a->port) && inet_pton(AF_INET, argv[4], &a->peer) == 1 && parse_port(argv[5], &a->peer_port);
+  if (!std::strcmp(a->mode, "bridge")) {
+    if (argc != 5) return false;
+    a->peer_netns = argv[3];
+    a->peer_ifname = argv[4];
+    return true;
+  }
   if (!std::strcmp(a->mode, "tcp-listen")) return argc == 4 && parse_port(argv[3], &a->port);
   if (!std::strcmp(a->mode, "tcp-connect")) return argc == 5 && inet_pton(AF_INET, argv[3], &a->peer) == 1 && parse_port(argv[4], &a->port);
   return false;
 }
 
-int open_link(const Args& a) {
+gw::io::TunConfig tun_config(const char* ifname) {
+  gw::io::TunConfig cfg;
+  cfg.name = ifname;
+  return cfg;
+}
+
+// A TUN is created in the namespace of the thread that opens it, so the peer's is opened from inside
+// the peer's namespace; the process stays there (nothing it does afterwards depends on it).
+int open_peer_tun(const Args& a, gw::io::Tun* peer) {
+  int ns = open(a.peer_netns, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) return -errno;
+  int rc = setns(ns, CLONE_NEWNET) == 0 ? peer->open(tun_config(a.peer_ifname)) : -errno;
+  close(ns);
+  return rc < 0 ? rc : peer->fd();
+}
+
+int open_link(const Args& a, gw::io::Tun* peer) {
+  if (!std::strcmp(a.mode, "bridge")) return open_peer_tun(a, peer);
   if (!std::strcmp(a.mode, "udp")) return open_udp(a.port, a.peer, a.peer_port);
   return !std::strcmp(a.mode, "tcp-listen") ? open_tcp_listen(a.port) : open_tcp_connect(a.peer, a.port);
 }
@@ -183,16 +218,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: null-relay IFNAME udp LOCAL_PORT PEER_IPV4 PEER_PORT\n"
                  "       null-relay IFNAME tcp-listen PORT\n"
-                 "       null-relay IFNAME tcp-connect PEER_IPV4 PORT\n");
+                 "       null-relay IFNAME tcp-connect PEER_IPV4 PORT\n"
+                 "       null-relay IFNAME bridge PEER_NETNS_PATH PEER_IFNAME\n");
     return 2;
   }
-  gw::io::Tun tun;
-  gw::io::TunConfig cfg;
-  cfg.name = args.ifname;
-  if (int rc = tun.open(cfg); rc < 0) return fail("opening the TUN", -rc);
+  gw::io::Tun tun, peer_tun;
+  if (int rc = tun.open(tun_config(args.ifname)); rc < 0) return fail("opening the TUN", -rc);
   static Link link;
-  link.stream = std::strcmp(args.mode, "udp") != 0;
-  link.fd = open_link(args);
+  link.stream = !std::strncmp(args.mode, "tcp-", 4);
+  link.tun = !std::strcmp(args.mode, "bridge");
+  link.fd = open_link(args, &peer_tun);
   if (link.fd < 0) return fail("opening the link", -link.fd);
   gw::io::Poller poller;
   if (int rc = poller.open(); rc < 0) return fail("epoll", -rc);

@@ -51,8 +51,8 @@ const stepsOf = (s: Scenario) => (s.kind === 'floor' ? 2 : 1 + TCP_RUNS.length +
 
 /**
  * The scenarios to run, in run order: the default set, or those `only` names, plus the mechanism
- * variants when asked. The veth ceiling always runs, since every ratio states it, and so does the
- * null relay, the floor every added latency is read against.
+ * variants when asked. The veth ceiling always runs, since every ratio states it, and so do the
+ * floors (the null relays and the TUN bridge) every added latency is read against.
  */
 export function selectScenarios(only: string[] | undefined, mechanisms = false): Scenario[] {
   const known = SCENARIOS.map((s) => s.id).join(', ');

@@ -42,7 +42,7 @@ export interface Tunnel {
 export interface Scenario {
   id: string;
   label: string;
-  /** floor: the null relay, measured for latency only. */
+  /** floor: a null relay or the TUN bridge, measured for latency only. */
   kind: 'veth' | 'floor' | 'wireguard' | 'planetary';
   /** Scenario ids this one's ratios are taken against (veth, the ceiling, is always added). */
   anchors: string[];
@@ -223,29 +223,44 @@ const veth: Scenario = {
 const NULL_RELAY = join(packageRoot(), 'build', 'Release', 'null-relay');
 const RELAY_PORT = 51830;
 
+type FloorLink = 'udp' | 'tcp' | 'bridge';
+
+const FLOOR_LABELS: Record<FloorLink, [string, string]> = {
+  udp: ['null-relay', 'null relay, TUN↔UDP without cipher (floor of a userspace tunnel)'],
+  tcp: ['null-relay-tcp', 'null relay, TUN↔TCP without cipher (floor of a userspace tunnel)'],
+  bridge: ['tun-bridge', 'TUN bridge, one process, no outer path (floor of any TUN-based tunnel)'],
+};
+
+/** The null relay's arguments on each side; a bridge is one process in a, holding b's TUN as well. */
+function floorArgv(lab: Lab, link: FloorLink, ifs: { a: string; b: string }): { a: string[]; b?: string[] } {
+  const port = String(RELAY_PORT);
+  if (link === 'bridge') return { a: [NULL_RELAY, ifs.a, 'bridge', lab.nsPath('b'), ifs.b] };
+  if (link === 'udp') return { a: [NULL_RELAY, ifs.a, 'udp', port, UNDERLAY.b, port], b: [NULL_RELAY, ifs.b, 'udp', port, UNDERLAY.a, port] };
+  return { a: [NULL_RELAY, ifs.a, 'tcp-connect', UNDERLAY.b, port], b: [NULL_RELAY, ifs.b, 'tcp-listen', port] };
+}
+
 /**
- * The floor: a relay with no cipher and no protocol on each side, over UDP (as WireGuard) or over one
- * TCP connection (as the planetary links). What a ping through it adds over the raw veth is what the
- * kernel crossings and wake-ups of a userspace tunnel cost on this machine, before any engine work.
+ * The floors: a relay with no cipher and no protocol on each side, over UDP (as WireGuard) or over one
+ * TCP connection (as the planetary links), and one process joining the two TUNs with no outer path at
+ * all. What a ping through them adds over the raw veth is what the kernel crossings and wake-ups of a
+ * userspace tunnel cost on this machine, before any engine work — the bridge, what any tunnel that
+ * takes its packets from a TUN pays, however it carries them.
  */
-function nullRelay(transport: 'udp' | 'tcp'): Scenario {
-  const id = transport === 'udp' ? 'null-relay' : 'null-relay-tcp';
+function nullRelay(link: FloorLink): Scenario {
+  const [id, label] = FLOOR_LABELS[link];
   return {
     id,
-    label: `null relay, TUN↔${transport.toUpperCase()} without cipher (floor of a userspace tunnel)`,
+    label,
     kind: 'floor',
     anchors: [],
     handshakes: false,
     missing: () => notExecutable(NULL_RELAY, 'not built (npm install builds it)'),
     async up({ lab, tag }, index) {
       const ifs = { a: `${tag}n${index}a`, b: `${tag}n${index}b` };
-      const port = String(RELAY_PORT);
-      const link = {
-        a: transport === 'udp' ? ['udp', port, UNDERLAY.b, port] : ['tcp-connect', UNDERLAY.b, port],
-        b: transport === 'udp' ? ['udp', port, UNDERLAY.a, port] : ['tcp-listen', port],
-      };
-      const procs = [lab.spawn('b', [NULL_RELAY, ifs.b, ...link.b]), lab.spawn('a', [NULL_RELAY, ifs.a, ...link.a])];
-      const down = await settle(lab, procs, [`${id} b`, `${id} a`], [['a', ifs.a], ['b', ifs.b]], async () => {
+      const argv = floorArgv(lab, link, ifs);
+      const sides = argv.b ? (['b', 'a'] as const) : (['a'] as const);
+      const procs = sides.map((side) => lab.spawn(side, argv[side]!));
+      const down = await settle(lab, procs, sides.map((side) => `${id} ${side}`), [['a', ifs.a], ['b', ifs.b]], async () => {
         for (const side of ['a', 'b'] as const) {
           await lab.waitFor(async () => (await lab.exec(side, ['ip', 'link', 'show', 'dev', ifs[side]])).code === 0, 10_000, `the TUN ${ifs[side]}`);
           await must(lab, side, ['ip', 'addr', 'add', `${OVERLAY[side]}/24`, 'dev', ifs[side]]);
@@ -262,6 +277,7 @@ export const SCENARIOS: readonly Scenario[] = [
   veth,
   nullRelay('udp'),
   nullRelay('tcp'),
+  nullRelay('bridge'),
   wireguard('wireguard-go-new', 'wireguard-go-new', 'wggo-new', []),
   wireguard('wireguard-go-old', 'wireguard-go-old', 'wggo-old', []),
   wireguard('gridwire', 'gridwire', 'gridwire-wg', ['wggo-new', 'wggo-old']),

@@ -16,7 +16,7 @@ function usage(): string {
     'usage: gridwire bench [--only <id>[,<id>...]] [--mechanisms] [--duration <seconds>] [--repeat <n>] [--json]',
     '       gridwire bench --no-tun [--duration <seconds>] [--repeat <n>] [--json]',
     '',
-    '  --only       run only these pairs (the raw veth ceiling and the null-relay floors always run: every ratio and',
+    '  --only       run only these pairs (the raw veth ceiling and the floors always run: every ratio and',
     '               latency refers to the ceiling, and each latency target names its floor):',
     ...SCENARIOS.map((s) => `                 ${s.id.padEnd(ID_WIDTH)} ${s.label}${s.variant ? ' [--mechanisms]' : ''}`),
     '  --mechanisms also run the [--mechanisms] pairs: gridwire with one mechanism off, against the full engine',

@@ -246,6 +246,11 @@ export class Lab {
     return full;
   }
 
+  /** The namespace's file, for a process that joins it with setns(2) (where `ip netns add` puts it). */
+  nsPath(name: string): string {
+    return `/var/run/netns/${this.ns(name)}`;
+  }
+
   /** Creates a namespace with lo up; returns its real name. */
   async addNamespace(name: string): Promise<string> {
     if (!/^[a-z0-9][a-z0-9_-]{0,31}$/i.test(name)) throw new Error(`bad namespace name '${name}'`);
