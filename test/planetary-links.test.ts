@@ -7,6 +7,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import { generatePlanetaryConfig } from '../src/planetary/config.js';
 import { PlanetaryNode } from '../src/planetary/node.js';
+import { threadNames } from './lib/threads.js';
 
 const ROUNDS = 40;
 const GARBAGE = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -52,6 +53,10 @@ describe('a peer that sends garbage at once still receives the whole preamble', 
     ports = node.listenPorts();
   });
   after(() => node?.close());
+
+  test('the engine names its loop thread (no TUN: no interface in the name)', () => {
+    assert.ok(threadNames().includes('gw-planet'), threadNames().join(', '));
+  });
 
   for (const [i, scheme] of ['tcp', 'tls'].entries()) {
     test(`${scheme}://, ${ROUNDS} connections`, async () => {

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { generatePrivateKey, publicKey } from '../src/keys/index.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
 import { EADDRINUSE, EINVAL, UapiError } from '../src/wireguard/uapi.js';
+import { threadNames } from './lib/threads.js';
 
 async function until<T>(probe: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
   const end = Date.now() + ms;
@@ -41,6 +42,14 @@ test('wg device: two engines handshake over loopback and report it', async (t) =
   assert.equal(peer.endpoint, `127.0.0.1:${a.listenPort}`, 'the responder learns the initiator endpoint');
   assert.ok(a.peers()[0]!.lastHandshake instanceof Date);
   assert.deepEqual(b.peers()[0]!.allowedIps, ['10.0.0.1/32']);
+});
+
+test('wg device: each engine names its loop threads, so profiles and top -H can tell them from Node threads', (t) => {
+  const { a, b } = pair();
+  t.after(() => (a.close(), b.close()));
+  const count = (name: string) => threadNames().filter((n) => n === name).length;
+  assert.equal(count('gw-rx'), 2, `one receive loop per device: ${threadNames().join(', ')}`);
+  assert.equal(count('gw-hs'), 2, 'one handshake loop per device');
 });
 
 test('wg device: a failing change is rejected whole and changes nothing', async (t) => {

@@ -15,6 +15,7 @@
 
 #include "../core/wireguard/device.h"
 #include "../util/env.h"
+#include "../util/thread_name.h"
 
 namespace gw::engine {
 
@@ -93,6 +94,7 @@ class CryptoWorkers final : public wg::ParallelCrypto {
   };
 
   void work(int lane) {
+    name_thread("gw-crypto");
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });

@@ -13,6 +13,7 @@
 #include "../crypto/curve.h"
 #include "../io/tcp.h"
 #include "../util/env.h"
+#include "../util/thread_name.h"
 
 namespace gw::engine {
 
@@ -344,6 +345,7 @@ void PlanetaryEngine::drain_commands() {
 }
 
 void PlanetaryEngine::loop() {
+  name_thread("gw-planet", tun_.name());
   epoll_event events[64];
   while (running_) {
     now_ = now();

@@ -13,6 +13,7 @@
 #include "../io/poller.h"
 #include "../io/vnet.h"
 #include "../util/env.h"
+#include "../util/thread_name.h"
 #include "crypto_workers.h"
 
 namespace gw::engine {
@@ -376,6 +377,7 @@ void WgEngine::hand_tun(io::Poller& from, io::Poller& to, bool to_tx) {
 }
 
 void WgEngine::tx_loop() {
+  name_thread("gw-tx", tun_.name());
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   TunReader r(tun_.vnet_hdr());
@@ -452,6 +454,7 @@ void WgEngine::process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, si
 
 // The receive loop; while traffic from the TUN is light it also owns the TUN (see the header).
 void WgEngine::rx_loop() {
+  name_thread("gw-rx", tun_.name());
   io::UdpSocket* socks[2] = {&bind_->v4(), &bind_->v6()};
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
@@ -541,6 +544,7 @@ bool WgEngine::queue_handshake(const wg::Endpoint& src, const uint8_t* data, siz
 }
 
 void WgEngine::handshake_loop() {
+  name_thread("gw-hs", tun_.name());
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   std::unique_lock<std::mutex> lock(hs_mu_);
