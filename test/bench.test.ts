@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { packageRoot } from '../src/package-root.js';
@@ -12,16 +13,39 @@ import { requireRoot } from './lib/netns.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli.js');
 
-function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; pid: number }> {
+interface BenchRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
+
+/** Runs the CLI's bench; `interrupt` sees stderr as it grows and may return a signal to send. */
+function bench(args: string[], interrupt?: (stderr: string) => NodeJS.Signals | undefined): Promise<BenchRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    let sent = false;
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      const signal = sent ? undefined : interrupt?.(stderr);
+      if (signal) sent = child.kill(signal);
+    });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr, pid: child.pid! }));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, pid: child.pid! }));
   });
+}
+
+/** The bench's namespaces, engine processes and UAPI sockets still present after its process `pid` ended. */
+function leftBehind(pid: number): string[] {
+  const tag = `gb${pid.toString(36)}`;
+  const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`gw-${pid}-`));
+  const sockets = readdirSync('/var/run/wireguard', { withFileTypes: true }).map((e) => e.name).filter((n) => n.startsWith(tag));
+  const procs = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(tag));
+  return [...namespaces, ...sockets, ...procs];
 }
 
 const positive = (v: unknown, what: string) => assert.ok(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} is positive: ${String(v)}`);
@@ -56,8 +80,14 @@ test('gridwire bench --only gridwire-wg --duration 1 --repeat 2 --json: one full
   assert.ok(report.ratios.some((x) => x.scenario === 'gridwire-wg' && x.anchor === 'veth' && x.metric === 'tcp1Forward' && x.ratio > 0), 'a ratio to the veth ceiling');
   assert.ok(report.targets.length > 0 && report.targets.every((x) => 'met' in x), 'targets listed');
   assert.match(r.stderr, /\[\s*\d+\/\d+ /, 'progress on stderr');
-  const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(`gw-${r.pid}-`));
-  assert.deepEqual(left, [], 'the bench removed its namespaces');
+  assert.deepEqual(leftBehind(r.pid), [], 'the bench removed its namespaces, engines and UAPI sockets');
+});
+
+test('gridwire bench: a SIGTERM while the engines run takes down its namespaces, engines and UAPI sockets', { timeout: 60_000 }, async (t) => {
+  if (!requireRoot(t)) return;
+  const r = await bench(['--only', 'gridwire-wg', '--duration', '1', '--repeat', '1'], (stderr) => (/gridwire ↔ itself: TCP 1 stream/.test(stderr) ? 'SIGTERM' : undefined));
+  assert.equal(r.signal, 'SIGTERM', `the bench dies of the signal: code ${r.code}\n${r.stderr.slice(-400)}`);
+  assert.deepEqual(leftBehind(r.pid), [], 'nothing of the run is left');
 });
 
 test('gridwire bench --no-tun --json: two engines in one process, without root', { timeout: 60_000 }, async () => {
