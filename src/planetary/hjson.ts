@@ -27,7 +27,7 @@ export function parseHjson(text: string): unknown {
   try {
     value = Hjson.parse(text);
   } catch (err) {
-    throw err instanceof RangeError ? tooDeep() : err;
+    throw err instanceof RangeError && /call stack/.test(err.message) ? tooDeep() : err;
   }
   if (nesting(value) > MAX_NESTING) throw tooDeep();
   return value;
