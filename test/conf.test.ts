@@ -76,6 +76,15 @@ test('conf: defaults and the off/auto spellings', () => {
   assert.equal(parse('').interface.table, 'auto');
 });
 
+test('conf: an Address or AllowedIPs line with hundreds of thousands of entries parses', () => {
+  // Long enough that spreading the list into one call's arguments overflows the stack.
+  const n = 300_000;
+  const hosts = Array.from({ length: n }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}/32`).join(', ');
+  const c = parse(`[Interface]\nAddress = ${hosts}\n[Peer]\nPublicKey = ${PEER1}\nAllowedIPs = ${hosts}\n`);
+  assert.equal(c.interface.addresses.length, n);
+  assert.equal(c.peers[0]!.allowedIps.length, n);
+});
+
 function rejects(text: string, line: number, message: RegExp): void {
   assert.throws(
     () => parse(text),

@@ -168,6 +168,31 @@ describe('keystore', () => {
     await writeFile(join(store.dir, 'x.wg'), 'abc!\n', { mode: 0o600 });
     await assert.rejects(store.load('x'), { kind: 'state', message: `${join(store.dir, 'x.wg')}: key is not base64: unexpected '!' at position 4` });
   });
+
+  test('a key file that is not a regular file is refused by name, never waited on', { timeout: 10_000 }, async () => {
+    const store = new Keystore(freshDir(), quiet().warn);
+    await mkdir(join(store.dir, 'd.wg'), { recursive: true, mode: 0o700 });
+    // Opening a FIFO for reading blocks until a writer comes, which would hang list and show for good.
+    assert.equal(spawnSync('mkfifo', ['-m', '600', join(store.dir, 'f.wg')]).status, 0);
+    for (const name of ['d', 'f']) {
+      await assert.rejects(store.load(name), { kind: 'state', message: `${join(store.dir, `${name}.wg`)} is not a regular file` });
+    }
+    assert.deepEqual(await store.list(), []);
+  });
+
+  test('a rotation that cannot move its files into place fails by name and leaves no temporary key behind', async () => {
+    const store = new Keystore(freshDir(), quiet().warn);
+    await store.create('a', 'wireguard');
+    await mkdir(join(store.dir, 'a.prev.wg'));
+    await assert.rejects(store.rotate('a'), { kind: 'state', message: `cannot write to keystore ${store.dir}: EISDIR` });
+    assert.deepEqual((await readdir(store.dir)).sort(), ['a.prev.wg', 'a.wg']);
+  });
+
+  test('a keystore that cannot be written to is a KeystoreError naming it, not a raw errno', async () => {
+    // /proc/self is a directory nobody, root included, can create files in.
+    const store = new Keystore('/proc/self', quiet().warn);
+    await assert.rejects(store.create('wg0', 'wireguard'), (err: Error) => err instanceof KeystoreError && /^cannot write to keystore \/proc\/self: E[A-Z]+$/.test(err.message));
+  });
 });
 
 describe('gridwire keys', () => {

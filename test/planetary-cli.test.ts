@@ -74,6 +74,22 @@ function interestingConfigs(): string[] {
   return [...vectors, tricky, hjson, keyPath];
 }
 
+/** Runs a node on `conf` until it has printed its address, stops it, and checks it started and exited 0. */
+async function startAndStop(conf: string): Promise<{ out: string; err: string }> {
+  const child = spawn(process.execPath, [CLI, 'planetary', '-useconffile', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const deadline = Date.now() + 20_000;
+  while (!/Your IPv6 subnet is/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.once('exit', r));
+  assert.match(out, /Your IPv6 address is /, `stdout: ${out}\nstderr: ${err}`);
+  assert.equal(code, 0, err);
+  return { out, err };
+}
+
 describe('gridwire planetary vs yggdrasil 0.5.12', () => {
   test('-normaliseconf [-json], -address, -subnet, -publickey, -exportkey on every config', (t) => {
     if (!requirePeer(t, 'yggdrasil-0.5')) return;
@@ -160,22 +176,18 @@ describe('gridwire planetary on its own', () => {
       PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [],
       Peers: ['quic://192.0.2.1:1', 'tcp://127.0.0.1:1'], InterfacePeers: { lo: ['ws://127.0.0.1:2'] }, Listen: ['quic://127.0.0.1:0'],
     }));
-    const child = spawn(process.execPath, [CLI, 'planetary', '-useconffile', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.stderr.on('data', (d: Buffer) => (err += d));
-    const deadline = Date.now() + 20_000;
-    while (!/Your IPv6 subnet is/.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGTERM');
-    const code = await new Promise((r) => child.once('exit', r));
-    assert.match(out, /Your IPv6 address is /, `stdout: ${out}\nstderr: ${err}`);
-    assert.equal(code, 0, err);
+    const { err } = await startAndStop(conf);
     assert.deepEqual(err.split('\n').filter(Boolean), [
       "gridwire planetary: warning: Peers[0]: quic:// is not supported yet (only tcp:// and tls://); 'quic://192.0.2.1:1' skipped",
       "gridwire planetary: warning: InterfacePeers.lo[0]: ws:// is not supported yet (only tcp:// and tls://); 'ws://127.0.0.1:2' skipped",
       "gridwire planetary: warning: Listen[0]: quic:// is not supported yet (only tcp:// and tls://); 'quic://127.0.0.1:0' skipped",
     ]);
+  });
+
+  test('an IfMTU outside 1280..65535 is clamped as yggdrasil does, not a crash', async () => {
+    for (const mtu of [100, 99_999_999_999]) {
+      await startAndStop(file('mtu.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [], IfMTU: mtu })));
+    }
   });
 
   test('-user with an unknown user or group: a clear error and exit 2 (yggdrasil: a panic, also exit 2)', (t) => {

@@ -97,6 +97,16 @@ describe('planetary config: decoding as Go does', () => {
     assert.equal(c.IfMTU, 1280);
   });
 
+  test('a config nested too deeply to write back is refused by name, not a crash of the writers', () => {
+    const nested = (depth: number) => `{"PrivateKey": "${KEY_A}", "NodeInfo": {"a": ${'['.repeat(depth)}${']'.repeat(depth)}}}`;
+    for (const depth of [3_000, 200_000]) {
+      assert.match(parseError(nested(depth)).message, /nested more than \d+ levels deep/);
+    }
+    const fine = parsePlanetaryConfig(nested(500)).config;
+    assert.doesNotThrow(() => formatPlanetaryConfig(fine, 'hjson'));
+    assert.doesNotThrow(() => formatPlanetaryConfig(fine, 'json'));
+  });
+
   test('unknown keys are ignored with a warning', () => {
     const { config, warnings } = parsePlanetaryConfig('{"Bogus": 1, "IfName": "x"}');
     assert.equal(config.IfName, 'x');

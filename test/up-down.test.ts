@@ -11,7 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { encodeKey, generatePresharedKey, generatePrivateKey, publicKey } from '../src/keys/index.js';
 import type { DeviceState } from '../src/wireguard/uapi.js';
 import { UapiServer } from '../src/wireguard/uapi-server.js';
-import { peerPath, requirePeer, withLab, type ExecResult, type Lab } from './lib/netns.js';
+import { peerPath, requirePeer, requireRoot, withLab, type ExecResult, type Lab } from './lib/netns.js';
 import { packageRoot } from '../src/package-root.js';
 
 
@@ -198,5 +198,32 @@ PersistentKeepalive = 25
     const twice = await gridwire(['down', ifA]);
     assert.equal(twice.code, 1);
     assert.match(twice.stderr, /is not a userspace WireGuard interface/);
+  });
+});
+
+test('up: SIGINT or SIGTERM while the interface is being configured takes it down again, as wg-quick\'s trap does', { timeout: 120_000 }, async (t: TestContext) => {
+  if (!requireRoot(t)) return;
+  const dir = await mkdtemp(join(tmpdir(), 'gw-up-signal-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await withLab(t, async (lab) => {
+    await lab.addNamespace('a');
+    for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+      const ifname = `gws${signal.length}${process.pid}`.slice(0, 15);
+      // A daemon killed by the lab's cleanup (when this test fails) cannot remove its socket itself.
+      t.after(() => rm(sock(ifname), { force: true }));
+      const conf = join(dir, `${ifname}.conf`);
+      // One `ip address add` per address: slow enough to signal gridwire up between two of them.
+      const addresses = Array.from({ length: 3000 }, (_, i) => `10.${80 + (i >> 8)}.${i & 255}.1/32`).join(', ');
+      await writeFile(conf, `[Interface]\nPrivateKey = ${encodeKey(generatePrivateKey())}\nAddress = ${addresses}\n`, { mode: 0o600 });
+      const up = lab.spawn('a', [process.execPath, CLI, 'up', conf]);
+      await up.waitForOutput(/\[#\] ip -4 address add 10\.80\.0\.1\/32/, 30_000);
+      process.kill(up.pid, signal); // gridwire up alone, not its process group
+      const r = await up.exited;
+      assert.equal(r.code, code, r.stderr);
+      assert.match(r.stderr, new RegExp(`\\[#\\] ip link delete dev ${ifname}\n`));
+      assert.match(r.stderr, new RegExp(`\ngridwire: up: interrupted by ${signal}\n$`));
+      assert.notEqual((await lab.exec('a', ['ip', 'link', 'show', 'dev', ifname])).code, 0, `${ifname} left behind`);
+      assert.equal(existsSync(sock(ifname)), false);
+    }
   });
 });

@@ -144,8 +144,12 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
     if (!bytes_of(o.Get("seed"), 32, 32, &seed, &n)) return "seed must be a 32-byte Uint8Array";
     std::memcpy(opts_.seed, seed, 32);
     if (o.Get("tunName").IsString()) opts_.tun_name = o.Get("tunName").As<Napi::String>().Utf8Value();
-    if (o.Get("mtu").IsNumber()) opts_.mtu = o.Get("mtu").As<Napi::Number>().Int32Value();
-    if (opts_.mtu < 1280 || opts_.mtu > 65535) return "mtu must be 1280..65535";
+    if (o.Get("mtu").IsNumber()) {
+      // Checked as a double: Int32Value would wrap 2^32 + 1300 around to an acceptable 1300.
+      const double mtu = o.Get("mtu").As<Napi::Number>().DoubleValue();
+      if (!(mtu >= 1280 && mtu <= 65535)) return "mtu must be 1280..65535";
+      opts_.mtu = static_cast<int>(mtu);
+    }
     if (o.Get("nodeinfo").IsString()) opts_.nodeinfo = o.Get("nodeinfo").As<Napi::String>().Utf8Value();
     if (std::string e = specs_of(o.Get("listen"), &opts_.listen); !e.empty()) return e;
     if (std::string e = specs_of(o.Get("peers"), &opts_.peers); !e.empty()) return e;

@@ -52,6 +52,8 @@ IoResult failure(IoResult r, int err) {
 
 int Tun::open(const TunConfig& cfg) {
   if (fd_ >= 0) return -EBUSY;
+  // named_ifreq would cut a longer name to IFNAMSIZ-1 characters and create an interface of another name.
+  if (std::strlen(cfg.name) >= IFNAMSIZ) return -EINVAL;
   fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd_ < 0) return -errno;
   ifreq ifr = named_ifreq(cfg.name);

@@ -269,14 +269,22 @@ async function stopNodes(lab: Lab): Promise<void> {
   await lab.cleanup();
 }
 
+const USAGE = 'usage: gridwire demo [--keep] [--duration SECONDS] | --clean';
+
+function duration(value: string | undefined): number {
+  if (value === undefined) throw new CliError(`demo: --duration needs a whole number of seconds\n${USAGE}`);
+  if (!/^\d+$/.test(value)) throw new CliError(`demo: --duration needs a whole number of seconds, not '${value}'\n${USAGE}`);
+  return Math.max(1, Number(value));
+}
+
 function parse(args: string[]): { keep: boolean; clean: boolean; seconds: number } {
   const opts = { keep: false, clean: false, seconds: 3 };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--keep') opts.keep = true;
     else if (a === '--clean') opts.clean = true;
-    else if (a === '--duration' && /^\d+$/.test(args[i + 1] ?? '')) opts.seconds = Math.max(1, Number(args[++i]));
-    else throw new CliError(`demo: unknown argument '${a}'\nusage: gridwire demo [--keep] [--duration SECONDS] | --clean`);
+    else if (a === '--duration') opts.seconds = duration(args[++i]);
+    else throw new CliError(`demo: unknown argument '${a}'\n${USAGE}`);
   }
   return opts;
 }

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fstatSync, openSync, closeSync, readSync, unlinkSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
@@ -67,13 +67,34 @@ async function configure(ifname: string, change: DeviceChange): Promise<void> {
   if (errno !== 0) throw new Error(`unable to configure ${ifname}: ${getSystemErrorName(errno)} (errno ${errno})`);
 }
 
-async function bringUp(ifname: string, conf: WgQuickConf, change: DeviceChange, routes: string[]): Promise<void> {
-  await startDaemon(ifname);
+/**
+ * Runs `work` with SIGINT and SIGTERM turned into an abort of `signal`, as wg-quick traps them while it
+ * brings an interface up: the step under way finishes, the next one throws, and the failure path
+ * deletes the interface instead of the signal killing us and leaving it half up.
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = (name: NodeJS.Signals) => controller.abort(new CliError(`up: interrupted by ${name}`, 128 + osConstants.signals[name]));
+  process.on('SIGINT', stop).on('SIGTERM', stop);
   try {
+    return await work(controller.signal);
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+  }
+}
+
+async function bringUp(ifname: string, conf: WgQuickConf, change: DeviceChange, routes: string[], signal: AbortSignal): Promise<void> {
+  await startDaemon(ifname);
+  const step: typeof run = (argv) => {
+    signal.throwIfAborted();
+    return run(argv);
+  };
+  try {
+    signal.throwIfAborted();
     await configure(ifname, change);
-    for (const addr of conf.interface.addresses) await run(['ip', family(addr), 'address', 'add', addr, 'dev', ifname]);
-    await run(['ip', 'link', 'set', 'mtu', String(conf.interface.mtu ?? DEFAULT_MTU), 'up', 'dev', ifname]);
-    for (const prefix of routes) await addRoute(ifname, prefix, conf.interface.table, run);
+    for (const addr of conf.interface.addresses) await step(['ip', family(addr), 'address', 'add', addr, 'dev', ifname]);
+    await step(['ip', 'link', 'set', 'mtu', String(conf.interface.mtu ?? DEFAULT_MTU), 'up', 'dev', ifname]);
+    for (const prefix of routes) await addRoute(ifname, prefix, conf.interface.table, step);
   } catch (err) {
     await deleteInterface(ifname).catch((e: Error) => process.stderr.write(`gridwire: up: cleanup: ${e.message}\n`));
     throw err;
@@ -117,7 +138,7 @@ const up: Command = {
       const change = await toDeviceChange(conf);
       const exists = await exec(['ip', 'link', 'show', 'dev', ifname]).then(() => true, () => false);
       if (exists) throw new Error(`'${ifname}' already exists`);
-      await bringUp(ifname, conf, change, routes);
+      await interruptible((signal) => bringUp(ifname, conf, change, routes, signal));
     } catch (err) {
       throw err instanceof CliError ? err : new CliError(`up: ${(err as Error).message}`, 1);
     }

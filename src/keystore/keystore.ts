@@ -100,7 +100,7 @@ export class Keystore {
         await link(tmp, this.path(name, type));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new KeystoreError(`key '${name}' already exists`, 'input');
-        throw err;
+        this.writeFailed(err as NodeJS.ErrnoException);
       } finally {
         await rm(tmp, { force: true });
       }
@@ -118,9 +118,8 @@ export class Keystore {
     try {
       // The current key stays in place until the very last step: a crash anywhere leaves a usable key.
       const prevTmp = await this.writeTemp(CODECS[old.type].format(old.privateKey));
-      await rename(prevTmp, this.path(name + PREV, old.type));
-      const newTmp = await this.writeTemp(CODECS[old.type].format(fresh));
-      await rename(newTmp, this.path(name, old.type));
+      await this.moveIntoPlace(prevTmp, this.path(name + PREV, old.type));
+      await this.moveIntoPlace(await this.writeTemp(CODECS[old.type].format(fresh)), this.path(name, old.type));
       const { privateKey: _, ...previous } = old;
       return { ...describe(name, old.type, fresh), previous: { ...previous, name: name + PREV } };
     } finally {
@@ -141,12 +140,15 @@ export class Keystore {
 
   private async read(ref: string, type: KeyType): Promise<LoadedKey> {
     const path = this.path(ref, type);
-    const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+    // O_NONBLOCK: opening a FIFO placed here would otherwise block until some writer opened it.
+    const file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
       throw new KeystoreError(`cannot open ${path}: ${err.code === 'ELOOP' ? 'it is a symbolic link' : (err.code ?? err.message)}`, 'state');
     });
     let text: string;
     try {
-      const { mode } = await file.stat();
+      const info = await file.stat();
+      if (!info.isFile()) throw new KeystoreError(`${path} is not a regular file`, 'state');
+      const { mode } = info;
       if (mode & WORLD_ACCESS) {
         throw new KeystoreError(`${path} is world accessible (mode ${modeText(mode)}); refusing to use it: chmod 600 ${path}`, 'state');
       }
@@ -194,10 +196,23 @@ export class Keystore {
     if (info && info.mode & 0o077) this.warn(`Warning: keystore \`${this.dir}' is accessible by others (mode ${modeText(info.mode)}); chmod 700 it`);
   }
 
+  /** The one-line error for a failed write to the keystore (full disk, read-only, not ours). */
+  private readonly writeFailed = (err: NodeJS.ErrnoException): never => {
+    throw new KeystoreError(`cannot write to keystore ${this.dir}: ${err.code ?? err.message}`, 'state');
+  };
+
+  /** Renames a temporary key file over `dest`; on failure the temporary file (a private key) goes too. */
+  private async moveIntoPlace(tmp: string, dest: string): Promise<void> {
+    await rename(tmp, dest).catch(async (err: NodeJS.ErrnoException) => {
+      await rm(tmp, { force: true });
+      this.writeFailed(err);
+    });
+  }
+
   /** A new 0600 file holding the key text, synced to disk before anyone renames it into place. */
   private async writeTemp(text: string): Promise<string> {
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600).catch(this.writeFailed);
     try {
       await file.chmod(0o600);
       await file.writeFile(`${text}\n`);
@@ -205,7 +220,7 @@ export class Keystore {
     } catch (err) {
       await file.close();
       await rm(tmp, { force: true });
-      throw err;
+      this.writeFailed(err as NodeJS.ErrnoException);
     }
     await file.close();
     return tmp;

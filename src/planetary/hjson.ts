@@ -15,10 +15,35 @@ export function goStruct(entries: ReadonlyArray<readonly [string, GoValue | unde
   return new Map(entries.filter((e): e is [string, GoValue] => e[1] !== undefined));
 }
 
+// The writers below recurse once per level and overflow the stack at a few thousand levels (the
+// parser somewhat later); no real config comes near this, so deeper text is refused up front.
+const MAX_NESTING = 1000;
+const tooDeep = () => new Error(`nested more than ${MAX_NESTING} levels deep`);
+
 /** Parses HJSON (JSON is HJSON); an empty or blank text is an empty object, as yggdrasil treats it. */
 export function parseHjson(text: string): unknown {
   if (text.trim() === '') return {};
-  return Hjson.parse(text);
+  let value: unknown;
+  try {
+    value = Hjson.parse(text);
+  } catch (err) {
+    throw err instanceof RangeError && /call stack/.test(err.message) ? tooDeep() : err;
+  }
+  if (nesting(value) > MAX_NESTING) throw tooDeep();
+  return value;
+}
+
+/** How many arrays and objects deep a parsed value goes, without recursing. */
+function nesting(root: unknown): number {
+  let max = 0;
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [value, depth] = top;
+    if (value === null || typeof value !== 'object') continue;
+    max = Math.max(max, depth + 1);
+    for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return max;
 }
 
 function sortedKeys(map: { readonly [key: string]: unknown }): string[] {

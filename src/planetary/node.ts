@@ -9,7 +9,7 @@ import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.j
 import { numericEndpoint } from '../net/endpoint.js';
 import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativePlanetaryPeerRow, type NativePlanetarySnapshot, type NativeProtoKind } from '../native/binding.js';
 import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryPath, type PlanetaryPeer, type PlanetarySelf, type PlanetarySession, type PlanetaryState, type PlanetaryTreeEntry } from './admin.js';
-import type { PlanetaryConfig } from './config.js';
+import { DEFAULT_IF_MTU, type PlanetaryConfig } from './config.js';
 import { Multicast } from './multicast.js';
 import { parsePeerUri, unsupportedTransport, type PeerUri } from './uri.js';
 
@@ -17,6 +17,11 @@ const run = promisify(execFile);
 export const BUILD_NAME = 'gridwire';
 export const BUILD_VERSION = '0.1.0';
 const REMOTE_TIMEOUT_MS = 10_000;
+
+// yggdrasil accepts any IfMTU in the config and clamps it to what a TUN supports when it starts
+// (tun.getSupportedMTU), so an out-of-range value must not stop a drop-in from starting.
+const MIN_TUN_MTU = 1280;
+const tunMtu = (mtu: number) => Math.min(Math.max(mtu, MIN_TUN_MTU), DEFAULT_IF_MTU);
 
 const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
 
@@ -145,7 +150,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     this.engine = new native.PlanetaryEngine({
       seed: c.PrivateKey.subarray(0, 32),
       ...(tunName !== undefined && { tunName }),
-      mtu: c.IfMTU,
+      mtu: tunMtu(c.IfMTU),
       listen: await Promise.all(usable(c.Listen).map((uri) => linkSpec(uri))),
       peers: await Promise.all([...usable(c.Peers).map((uri) => linkSpec(uri)), ...interfacePeers]),
       allowedKeys: c.AllowedPublicKeys.map(hexBytes),
@@ -201,7 +206,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   }
 
   tun() {
-    return this.tunName ? { enabled: true as const, name: this.tunName, mtu: this.config.IfMTU } : { enabled: false as const };
+    return this.tunName ? { enabled: true as const, name: this.tunName, mtu: tunMtu(this.config.IfMTU) } : { enabled: false as const };
   }
 
   multicastInterfaces() {

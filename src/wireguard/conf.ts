@@ -139,11 +139,16 @@ function table(value: string): Table {
   throw new Error(`Table must be auto, off or a table number, not '${value}'`);
 }
 
+/** push(...items) would pass each item as an argument and overflow the stack on a long enough line. */
+function appendAll<T>(target: T[], items: readonly T[]): void {
+  for (const item of items) target.push(item);
+}
+
 const interfaceKeys = new Map<string, Setter<InterfaceConf>>([
   ['privatekey', (c, v) => void (c.privateKey = key(v, 'PrivateKey'))],
   ['listenport', (c, v) => void (c.listenPort = uint(v, 65535, 'ListenPort'))],
   ['fwmark', (c, v) => void (c.fwmark = offOr(v, fwmark))],
-  ['address', (c, v) => void c.addresses.push(...list(v).map(address))],
+  ['address', (c, v) => appendAll(c.addresses, list(v).map(address))],
   ['mtu', (c, v) => void (c.mtu = uint(v, 65535, 'MTU', 576))],
   ['table', (c, v) => void (c.table = table(v))],
 ]);
@@ -157,7 +162,7 @@ const peerKeys = new Map<string, Setter<PartialPeer>>([
   ['publickey', (p, v) => void (p.publicKey = key(v, 'PublicKey'))],
   ['presharedkey', (p, v) => void (p.presharedKey = key(v, 'PresharedKey'))],
   ['endpoint', (p, v) => void (p.endpoint = endpoint(v))],
-  ['allowedips', (p, v) => void p.allowedIps.push(...list(v).map(allowedIp))],
+  ['allowedips', (p, v) => appendAll(p.allowedIps, list(v).map(allowedIp))],
   ['persistentkeepalive', (p, v) => void (p.persistentKeepalive = offOr(v, (x) => uint(x, 65535, 'PersistentKeepalive')))],
 ]);
 

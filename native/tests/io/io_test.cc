@@ -235,6 +235,19 @@ TEST(tun_open_sets_name_mtu_up) {
   pool.drain(b);
 }
 
+TEST(tun_name_too_long_is_refused_not_truncated) {
+  if (!need_netns()) return;
+  // IFNAMSIZ is 16 with the NUL: a longer name used to be cut to 15 characters silently, so the
+  // interface came up under a name nobody asked for (and later ioctls by the asked name missed it).
+  Tun tun;
+  TunConfig cfg;
+  cfg.name = "gwt-sixteen-char";
+  CHECK(tun.open(cfg) == -EINVAL);
+  CHECK(sh("! ip link show gwt-sixteen-cha >/dev/null 2>&1"));
+  cfg.name = "gwt-fifteen-chr";
+  CHECK(tun.open(cfg) == 0 && std::strcmp(tun.name(), "gwt-fifteen-chr") == 0);
+}
+
 void echo_roundtrip(bool vnet) {
   TunFixture f(vnet ? "gwv1" : "gwt1", vnet ? "10.9.5.1/24" : "10.9.1.1/24", vnet);
   if (!f.ok) return;
