@@ -68,6 +68,8 @@ const rejected: Array<[string, string[], number]> = [
   ['listen_port 65536', ['listen_port=65536'], EINVAL],
   ['uppercase hex key', [`public_key=${PEER.toUpperCase()}`], EINVAL],
   ['bare address as allowed_ip', [`public_key=${PEER}`, 'allowed_ip=10.0.0.1'], EINVAL],
+  ['prefix length with a leading zero', [`public_key=${PEER}`, 'allowed_ip=10.0.0.1/032'], EINVAL],
+  ['signed prefix length', [`public_key=${PEER}`, 'allowed_ip=10.0.0.1/+8'], EINVAL],
 ];
 for (const [name, lines, errno] of rejected) {
   test(`uapi: rejects ${name} with errno ${errno}`, () => assert.equal(errnoOf(lines), errno));

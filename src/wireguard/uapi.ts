@@ -97,7 +97,8 @@ function applyPeerKey(peer: PeerChange, key: string, value: string): void {
     case 'allowed_ip': {
       const remove = value.startsWith('-');
       const prefix = parsePrefix(remove ? value.slice(1) : value);
-      if (!prefix || !value.includes('/')) throw new UapiError(EINVAL, `allowed_ip: '${value}' is not a prefix`);
+      // The length is plain decimal, as wireguard-go's netip.ParsePrefix wants it: no leading zero.
+      if (!prefix || !/\/(0|[1-9]\d*)$/.test(value)) throw new UapiError(EINVAL, `allowed_ip: '${value}' is not a prefix`);
       (remove ? peer.removeAllowedIps : peer.addAllowedIps).push(prefix);
       return;
     }
