@@ -30,7 +30,8 @@ export class UapiError extends Error {
 }
 
 function key32(value: string, what: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/.test(value)) throw new UapiError(EINVAL, `${what}: expected 64 lowercase hex digits`);
+  // wireguard-go takes either case; replies are always lower case.
+  if (!/^[0-9a-f]{64}$/i.test(value)) throw new UapiError(EINVAL, `${what}: expected 64 hex digits`);
   return Buffer.from(value, 'hex');
 }
 
