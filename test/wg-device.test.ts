@@ -43,6 +43,18 @@ test('wg device: two engines handshake over loopback and report it', async (t) =
   assert.deepEqual(b.peers()[0]!.allowedIps, ['10.0.0.1/32']);
 });
 
+test('wg device: setting the private key it already has keeps the session (wg syncconf resends it)', async (t) => {
+  const { a, b, ka, kb } = pair();
+  t.after(() => (a.close(), b.close()));
+  const handshake = once(a, 'handshake');
+  a.setPeer({ publicKey: publicKey(kb), endpoint: `127.0.0.1:${b.listenPort}`, allowedIps: ['10.0.0.2/32'], persistentKeepalive: 1 });
+  await handshake;
+  const sent = a.peers()[0]!.txKeepalives;
+  a.apply({ privateKey: ka, listenPort: a.listenPort, replacePeers: false, peers: [] });
+  await until(() => a.peers()[0]!.txKeepalives >= sent + 2, 'two more keepalives');
+  assert.equal(a.peers()[0]!.handshakes, 1, 'no new handshake: the keys in use were not thrown away');
+});
+
 test('wg device: a failing change is rejected whole and changes nothing', async (t) => {
   const holder = createSocket('udp4');
   holder.bind(0, '0.0.0.0');
