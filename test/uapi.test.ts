@@ -66,8 +66,9 @@ const rejected: Array<[string, string[], number]> = [
   ['host name endpoint', [`public_key=${PEER}`, 'endpoint=localhost:51820'], EINVAL],
   ['prefix /33', [`public_key=${PEER}`, 'allowed_ip=10.0.0.0/33'], EINVAL],
   ['listen_port 65536', ['listen_port=65536'], EINVAL],
-  ['uppercase hex key', [`public_key=${PEER.toUpperCase()}`], EINVAL],
   ['bare address as allowed_ip', [`public_key=${PEER}`, 'allowed_ip=10.0.0.1'], EINVAL],
+  ['prefix length with a leading zero', [`public_key=${PEER}`, 'allowed_ip=10.0.0.1/032'], EINVAL],
+  ['signed prefix length', [`public_key=${PEER}`, 'allowed_ip=10.0.0.1/+8'], EINVAL],
 ];
 for (const [name, lines, errno] of rejected) {
   test(`uapi: rejects ${name} with errno ${errno}`, () => assert.equal(errnoOf(lines), errno));
@@ -83,6 +84,14 @@ test('uapi: host bits are masked, removals and zero keys understood', () => {
   assert.equal(p.presharedKey, null);
   assert.equal(p.updateOnly, true);
   assert.equal(p.remove, true);
+});
+
+test('uapi: keys in upper-case hex are the same keys, as wireguard-go (hex.DecodeString) reads them', () => {
+  const c = parseSet([`private_key=${PRIV.toUpperCase()}`, `public_key=${PEER.toUpperCase()}`, `preshared_key=${PEER2.toUpperCase()}`]);
+  assert.equal(Buffer.from(c.privateKey!).toString('hex'), PRIV);
+  assert.equal(Buffer.from(c.peers[0]!.publicKey).toString('hex'), PEER);
+  assert.equal(Buffer.from(c.peers[0]!.presharedKey!).toString('hex'), PEER2);
+  assert.equal(errnoOf([`public_key=${PEER.slice(0, 63)}G`]), EINVAL);
 });
 
 test('uapi: get reply keeps wireguard-go key order', () => {

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { generatePrivateKey, publicKey } from '../src/keys/index.js';
 import { WireGuardDevice } from '../src/wireguard/device.js';
-import { EADDRINUSE, EINVAL, UapiError } from '../src/wireguard/uapi.js';
+import { EADDRINUSE, EINVAL, parseSet, UapiError } from '../src/wireguard/uapi.js';
 import { threadNames } from './lib/threads.js';
 
 async function until<T>(probe: () => T | undefined | false, what: string, ms = 10000): Promise<T> {
@@ -52,6 +52,18 @@ test('wg device: each engine names its loop threads, so profiles and top -H can 
   assert.equal(count('gw-hs'), 2, 'one handshake loop per device');
 });
 
+test('wg device: setting the private key it already has keeps the session (wg syncconf resends it)', async (t) => {
+  const { a, b, ka, kb } = pair();
+  t.after(() => (a.close(), b.close()));
+  const handshake = once(a, 'handshake');
+  a.setPeer({ publicKey: publicKey(kb), endpoint: `127.0.0.1:${b.listenPort}`, allowedIps: ['10.0.0.2/32'], persistentKeepalive: 1 });
+  await handshake;
+  const sent = a.peers()[0]!.txKeepalives;
+  a.apply({ privateKey: ka, listenPort: a.listenPort, replacePeers: false, peers: [] });
+  await until(() => a.peers()[0]!.txKeepalives >= sent + 2, 'two more keepalives');
+  assert.equal(a.peers()[0]!.handshakes, 1, 'no new handshake: the keys in use were not thrown away');
+});
+
 test('wg device: a failing change is rejected whole and changes nothing', async (t) => {
   const holder = createSocket('udp4');
   holder.bind(0, '0.0.0.0');
@@ -74,6 +86,21 @@ test('wg device: a failing change is rejected whole and changes nothing', async 
   assert.equal(dev.publicKey, Buffer.from(publicKey(key)).toString('base64'));
   dev.setPeer({ publicKey: publicKey(key), allowedIps: ['10.0.0.2/32'] });
   assert.equal(dev.peers().length, 0, 'a peer with our own public key is ignored, as wireguard-go does');
+});
+
+test('wg device: a set as wg sends it for a link-local endpoint and a v4-mapped prefix reads back as from wireguard-go', (t) => {
+  const dev = WireGuardDevice.create({ privateKey: generatePrivateKey(), listenPort: 0 });
+  t.after(() => dev.close());
+  // `wg set … endpoint [fe80::1%lo]:9` sends the scope by name (getnameinfo); lo is index 1 in every namespace.
+  const peer = parseSet([`public_key=${Buffer.from(publicKey(generatePrivateKey())).toString('hex')}`,
+    'endpoint=[fe80::1%lo]:9', 'allowed_ip=::ffff:10.0.0.1/128']).peers[0]!;
+  dev.apply({ replacePeers: false, peers: [peer] });
+  const got = dev.state().peers[0]!;
+  assert.equal(got.endpoint, '[fe80::1%lo]:9');
+  assert.deepEqual(got.allowedIps, ['::ffff:10.0.0.1/128'], 'RFC 5952 §5 mixed notation, as netip prints it');
+  assert.throws(() => dev.setPeer({ publicKey: peer.publicKey, endpoint: '[fe80::1%hwa-nosuchif]:9' }),
+    (e: unknown) => e instanceof UapiError && e.errno === EINVAL, 'a zone naming no interface');
+  assert.equal(dev.state().peers[0]!.endpoint, '[fe80::1%lo]:9');
 });
 
 test('wg device: malformed datagrams of every length are dropped and counted; the session survives', async (t) => {

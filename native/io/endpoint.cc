@@ -1,8 +1,10 @@
 #include "endpoint.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,19 +20,37 @@ bool parse_port(const char* text, uint16_t* port) {
   return true;
 }
 
-// "[addr%scope]" → addr and numeric scope; the brackets are already stripped.
+// A scope is an interface index or, as wg(8) sends it (getnameinfo), an interface name.
+bool parse_scope(const char* text, uint32_t* scope) {
+  if (*text == '\0') return false;
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(text, &end, 10);
+  if (*text >= '0' && *text <= '9') {
+    *scope = static_cast<uint32_t>(v);
+    return *end == '\0' && v <= UINT32_MAX;
+  }
+  *scope = if_nametoindex(text);
+  return *scope != 0;
+}
+
+// "[addr%scope]" → addr and scope; the brackets are already stripped.
 bool parse_v6(const char* text, size_t len, sockaddr_in6* out) {
-  char buf[INET6_ADDRSTRLEN + 16];
+  char buf[INET6_ADDRSTRLEN + IF_NAMESIZE];
   if (len >= sizeof buf) return false;
   std::memcpy(buf, text, len);
   buf[len] = '\0';
   if (char* pct = std::strchr(buf, '%')) {
     *pct = '\0';
-    char* end = nullptr;
-    out->sin6_scope_id = static_cast<uint32_t>(std::strtoul(pct + 1, &end, 10));
-    if (pct[1] == '\0' || *end != '\0') return false;
+    if (!parse_scope(pct + 1, &out->sin6_scope_id)) return false;
   }
   return inet_pton(AF_INET6, buf, &out->sin6_addr) == 1;
+}
+
+// The scope by name when the interface exists, as wg(8) and wireguard-go show it; else its index.
+int format_scoped(char* out, size_t size, const char* host, uint32_t scope, uint16_t port) {
+  char name[IF_NAMESIZE];
+  return if_indextoname(scope, name) ? std::snprintf(out, size, "[%s%%%s]:%u", host, name, port)
+                                     : std::snprintf(out, size, "[%s%%%u]:%u", host, scope, port);
 }
 
 }  // namespace
@@ -94,7 +114,7 @@ size_t Endpoint::format(char* out, size_t size) const {
   if (family() == AF_INET && inet_ntop(AF_INET, &addr.in4.sin_addr, host, sizeof host))
     n = std::snprintf(out, size, "%s:%u", host, port());
   else if (family() == AF_INET6 && inet_ntop(AF_INET6, &addr.in6.sin6_addr, host, sizeof host))
-    n = addr.in6.sin6_scope_id ? std::snprintf(out, size, "[%s%%%u]:%u", host, addr.in6.sin6_scope_id, port())
+    n = addr.in6.sin6_scope_id ? format_scoped(out, size, host, addr.in6.sin6_scope_id, port())
                                : std::snprintf(out, size, "[%s]:%u", host, port());
   if (n < 0 || static_cast<size_t>(n) >= size) {
     if (size) out[0] = '\0';

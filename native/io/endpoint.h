@@ -11,8 +11,8 @@
 namespace gw::io {
 
 struct Endpoint {
-  // Large enough for "[ffff:...:ffff%4294967295]:65535".
-  static constexpr size_t kMaxText = 64;
+  // "[" + the longest inet_ntop text + "%" + a 15-character interface name or 4294967295 + "]:65535".
+  static constexpr size_t kMaxText = 1 + 45 + 1 + 15 + 7 + 1;
 
   union {
     sockaddr sa;
@@ -21,7 +21,7 @@ struct Endpoint {
   } addr;
 
   Endpoint();
-  // "1.2.3.4:51820" or "[2001:db8::1]:51820" (a numeric %scope is accepted); v4-mapped becomes v4.
+  // "1.2.3.4:51820" or "[2001:db8::1]:51820" (with a %scope by index or interface name); v4-mapped becomes v4.
   static bool parse(const char* text, Endpoint* out);
   // Copies an AF_INET/AF_INET6 sockaddr; false for anything else.
   static bool from_sockaddr(const sockaddr* sa, socklen_t len, Endpoint* out);

@@ -50,8 +50,12 @@ export function parsePrefix(text: string): Prefix | undefined {
   return { address: maskHostBits(address, bits), bits };
 }
 
+const V4_MAPPED = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
 export function formatAddress(address: Uint8Array): string {
   if (address.length === 4) return Array.from(address).join('.');
+  // RFC 5952 §5: an IPv4-mapped address keeps its dotted quad (as wireguard-go and inet_ntop print it).
+  if (V4_MAPPED.every((b, i) => address[i] === b)) return `::ffff:${formatAddress(address.subarray(12))}`;
   const groups: number[] = [];
   for (let i = 0; i < 16; i += 2) groups.push((address[i]! << 8) | address[i + 1]!);
   // RFC 5952: compress the longest run (≥ 2) of zero groups, the first one on a tie.
@@ -72,9 +76,12 @@ export function formatPrefix(prefix: Prefix): string {
   return `${formatAddress(prefix.address)}/${prefix.bits}`;
 }
 
-/** Parses a numeric `a.b.c.d:port` or `[v6]:port` endpoint; host names are not endpoints. */
+/**
+ * Parses a numeric `a.b.c.d:port` or `[v6]:port` endpoint, the v6 one with an optional `%zone` (an
+ * interface name or index, which the engine resolves); host names are not endpoints.
+ */
 export function parseEndpoint(text: string): { address: Uint8Array; port: number } | undefined {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const m = /^(?:\[([^\]%]+)(?:%[^\]%/\s]{1,15})?\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   if (!m) return undefined;
   const host = m[1] ?? m[2]!;
   const address = m[1] !== undefined ? (isIPv6(host) ? parseAddress(host) : undefined) : isIPv4(host) ? parseAddress(host) : undefined;

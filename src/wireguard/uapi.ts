@@ -30,7 +30,8 @@ export class UapiError extends Error {
 }
 
 function key32(value: string, what: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/.test(value)) throw new UapiError(EINVAL, `${what}: expected 64 lowercase hex digits`);
+  // wireguard-go takes either case; replies are always lower case.
+  if (!/^[0-9a-f]{64}$/i.test(value)) throw new UapiError(EINVAL, `${what}: expected 64 hex digits`);
   return Buffer.from(value, 'hex');
 }
 
@@ -97,7 +98,8 @@ function applyPeerKey(peer: PeerChange, key: string, value: string): void {
     case 'allowed_ip': {
       const remove = value.startsWith('-');
       const prefix = parsePrefix(remove ? value.slice(1) : value);
-      if (!prefix || !value.includes('/')) throw new UapiError(EINVAL, `allowed_ip: '${value}' is not a prefix`);
+      // The length is plain decimal, as wireguard-go's netip.ParsePrefix wants it: no leading zero.
+      if (!prefix || !/\/(0|[1-9]\d*)$/.test(value)) throw new UapiError(EINVAL, `allowed_ip: '${value}' is not a prefix`);
       (remove ? peer.removeAllowedIps : peer.addAllowedIps).push(prefix);
       return;
     }

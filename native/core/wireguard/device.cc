@@ -43,6 +43,8 @@ bool Device::set_private_key(const uint8_t key[kKeyLen]) {
   std::unique_lock<std::shared_mutex> id(identity_mu_);
   LocalIdentity next;
   if (!next.set(key)) return false;
+  // The key we already have changes nothing, as in wireguard-go and the kernel: `wg syncconf` resends it.
+  if (next.has_key == local_.has_key && crypto::equal(next.private_key, local_.private_key, kKeyLen)) return true;
   local_ = next;
   if (local_.has_key) {
     checker_.init(local_.public_key);

@@ -162,7 +162,8 @@ class Device {
 
   // --- configuration (any thread) ---
   // Sets (clamped) or, with all zeros, removes the private key. Drops a peer with the same public key,
-  // recomputes every peer's static-static DH, abandons handshakes and forces the next send to handshake.
+  // recomputes every peer's static-static DH, abandons handshakes and forces the next send to handshake;
+  // the key already set is a no-op.
   bool set_private_key(const uint8_t key[kKeyLen]);
   // Copies the public key out; false if no private key is set.
   bool public_key(uint8_t out[kKeyLen]) const;

@@ -155,9 +155,13 @@ TEST(endpoint_parse_format_compare) {
   CHECK(Endpoint::parse("[2001:db8::1]:443", &b) && to_string(b) == "[2001:db8::1]:443" && b.family() == AF_INET6);
   CHECK(a != b);
   CHECK(Endpoint::parse("[::ffff:192.0.2.7]:51820", &b) && b.family() == AF_INET && a == b);
-  CHECK(Endpoint::parse("[fe80::1%3]:1", &b) && to_string(b) == "[fe80::1%3]:1");
+  CHECK(Endpoint::parse("[fe80::1%4000000]:1", &b) && to_string(b) == "[fe80::1%4000000]:1");
+  // wg sends a link-local scope by name; it reads back by name, as from wireguard-go. lo is index 1.
+  CHECK(Endpoint::parse("[fe80::1%lo]:1", &b) && b.addr.in6.sin6_scope_id == 1 && to_string(b) == "[fe80::1%lo]:1");
+  CHECK(Endpoint::parse("[fe80::1%1]:1", &b) && to_string(b) == "[fe80::1%lo]:1");
   CHECK(Endpoint::parse("192.0.2.7:51821", &b) && a != b);
-  for (const char* bad : {"192.0.2.7", "192.0.2.7:", "192.0.2.7:65536", "[::1]", "[::1]x1", "::1:5", "a.b.c.d:1", "[::1]:-1"})
+  for (const char* bad : {"192.0.2.7", "192.0.2.7:", "192.0.2.7:65536", "[::1]", "[::1]x1", "::1:5", "a.b.c.d:1", "[::1]:-1",
+                          "[fe80::1%]:1", "[fe80::1%hwa-nosuchif]:1", "[fe80::1%lo0000000000000000]:1"})
     CHECKF(!Endpoint::parse(bad, &b), "accepted %s", bad);
   sockaddr_in6 mapped{};
   mapped.sin6_family = AF_INET6;
