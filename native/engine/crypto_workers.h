@@ -45,7 +45,7 @@ class CryptoWorkers final : public wg::ParallelCrypto {
   // Started and stopped with the data loops, while no batch is in flight.
   void start() {
     stop_ = false;
-    for (size_t i = 0; i < count_; ++i) threads_.emplace_back(&CryptoWorkers::work, this, static_cast<int>(i));
+    for (size_t i = 0; i < count_; ++i) name_thread(threads_.emplace_back(&CryptoWorkers::work, this, static_cast<int>(i)), "gw-crypto");
   }
 
   void stop() {
@@ -94,7 +94,6 @@ class CryptoWorkers final : public wg::ParallelCrypto {
   };
 
   void work(int lane) {
-    name_thread("gw-crypto");
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
       cv_.wait(lock, [&] { return stop_ || !tasks_.empty(); });

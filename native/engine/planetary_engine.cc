@@ -285,7 +285,7 @@ int PlanetaryEngine::start(PlanetaryOptions options, std::string* err) {
   }
   for (const PlanetaryLinkSpec& spec : options_.peers) dialers_.emplace_back(spec);
   running_ = true;
-  thread_ = std::thread(&PlanetaryEngine::loop, this);
+  name_thread(thread_ = std::thread(&PlanetaryEngine::loop, this), "gw-planet", tun_.name());
   return 0;
 }
 
@@ -345,7 +345,6 @@ void PlanetaryEngine::drain_commands() {
 }
 
 void PlanetaryEngine::loop() {
-  name_thread("gw-planet", tun_.name());
   epoll_event events[64];
   while (running_) {
     now_ = now();

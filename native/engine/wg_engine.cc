@@ -252,13 +252,13 @@ int WgEngine::start_loops() {
   }
   running_ = true;
   if (workers_) workers_->start();
-  if (tun_.fd() >= 0) tx_ = std::thread(&WgEngine::tx_loop, this);
-  if (bind_) rx_ = std::thread(&WgEngine::rx_loop, this);
+  if (tun_.fd() >= 0) name_thread(tx_ = std::thread(&WgEngine::tx_loop, this), "gw-tx", tun_.name());
+  if (bind_) name_thread(rx_ = std::thread(&WgEngine::rx_loop, this), "gw-rx", tun_.name());
   {
     std::lock_guard<std::mutex> lock(hs_mu_);
     hs_stop_ = false;
   }
-  hs_ = std::thread(&WgEngine::handshake_loop, this);
+  name_thread(hs_ = std::thread(&WgEngine::handshake_loop, this), "gw-hs", tun_.name());
   return 0;
 }
 
@@ -377,7 +377,6 @@ void WgEngine::hand_tun(io::Poller& from, io::Poller& to, bool to_tx) {
 }
 
 void WgEngine::tx_loop() {
-  name_thread("gw-tx", tun_.name());
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   TunReader r(tun_.vnet_hdr());
@@ -454,7 +453,6 @@ void WgEngine::process_tx_batch(const io::PacketPool& pool, io::Packet* pkts, si
 
 // The receive loop; while traffic from the TUN is light it also owns the TUN (see the header).
 void WgEngine::rx_loop() {
-  name_thread("gw-rx", tun_.name());
   io::UdpSocket* socks[2] = {&bind_->v4(), &bind_->v6()};
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
@@ -544,7 +542,6 @@ bool WgEngine::queue_handshake(const wg::Endpoint& src, const uint8_t* data, siz
 }
 
 void WgEngine::handshake_loop() {
-  name_thread("gw-hs", tun_.name());
   core::AllowedIps::Reader reader(allowed_);
   LoopSink sink(*this, &reader);
   std::unique_lock<std::mutex> lock(hs_mu_);
