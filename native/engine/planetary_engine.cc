@@ -1,6 +1,7 @@
 #include "../util/hex.h"
 #include "planetary_engine.h"
 
+#include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -37,6 +38,18 @@ constexpr size_t kMaxBacklog = 4 << 20;
 std::string format(const io::Endpoint& e) {
   char buf[io::Endpoint::kMaxText];
   return e.format(buf, sizeof buf) ? std::string(buf) : std::string("?");
+}
+
+// yggdrasil names an inbound link by Go's URL of the remote address: a link-local zone is the
+// interface's name (its number once the interface is gone), escaped as %25: tls://[fe80::1%25eth0]:5000.
+std::string url_host(const io::Endpoint& e) {
+  std::string text = format(e);
+  size_t pct = text.find('%');
+  if (pct == std::string::npos) return text;
+  char name[IF_NAMESIZE];
+  unsigned index = e.addr.in6.sin6_scope_id;
+  std::string zone = if_indextoname(index, name) ? name : std::to_string(index);
+  return text.substr(0, pct) + "%25" + zone + text.substr(text.find(']', pct));
 }
 
 std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
@@ -434,7 +447,7 @@ void PlanetaryEngine::accept_on(Listener& l) {
     int fd = io::tcp_accept(l.fd, &peer);
     if (fd < 0) return;
     Conn* c = add_conn(fd, true, l.spec, nullptr);
-    c->remote = format(peer);
+    c->remote = url_host(peer);
     if (!c->tls) start_link(*c);
   }
 }
