@@ -84,6 +84,7 @@ struct PlanetaryEngine::Conn final : planetary::LinkSink {
   std::vector<uint8_t> out;
   size_t out_off = 0;
   uint64_t rx = 0, tx = 0, since = 0, connect_deadline = 0;
+  uint64_t rx_rate = 0, tx_rate = 0, rx_sampled = 0, tx_sampled = 0;
   uint32_t armed = 0;
 
   Conn(PlanetaryEngine& e, LinkId i, int f, bool in, const PlanetaryLinkSpec& s, Dialer* d)
@@ -602,7 +603,17 @@ void PlanetaryEngine::sweep() {
   dialers_.remove_if([](const Dialer& d) { return !d.persistent && d.conn == 0 && d.next_dial; });
 }
 
+// getPeers' rate_recvd/rate_sent: as yggdrasil 0.5.12, the bytes each link moved in the last second.
+void PlanetaryEngine::sample_rates() {
+  for (auto& [id, c] : conns_) {
+    c->rx_rate = c->rx - c->rx_sampled, c->rx_sampled = c->rx;
+    c->tx_rate = c->tx - c->tx_sampled, c->tx_sampled = c->tx;
+  }
+  next_rate_sample_ = now_ + planetary::kSecond;
+}
+
 void PlanetaryEngine::run_timers() {
+  if (now_ >= next_rate_sample_) sample_rates();
   router_->tick(now_, *router_sink_);
   sessions_->tick(now_, *session_sink_);
   payload_->tick(now_);
@@ -619,7 +630,7 @@ void PlanetaryEngine::run_timers() {
 }
 
 uint64_t PlanetaryEngine::next_deadline() const {
-  uint64_t t = std::min({router_->next_deadline(), sessions_->next_deadline(), payload_->next_deadline()});
+  uint64_t t = std::min({router_->next_deadline(), sessions_->next_deadline(), payload_->next_deadline(), next_rate_sample_});
   for (const auto& [id, c] : conns_) {
     if (c->link_started) t = std::min(t, c->link.next_deadline());
     if (c->connecting) t = std::min(t, c->connect_deadline);
@@ -651,10 +662,13 @@ PlanetarySnapshot PlanetaryEngine::snapshot() {
       row.rx_bytes = c->rx;
       row.tx_bytes = c->tx;
       row.uptime_ns = c->is_up ? now_ - c->since : 0;
+      row.rx_rate = c->rx_rate;
+      row.tx_rate = c->tx_rate;
       if (auto r = routed.find(id); r != routed.end()) {
         row.priority = r->second.priority;
         row.port = r->second.port;
         row.cost = r->second.cost;
+        row.latency_ns = r->second.latency;
       }
       s.peers.push_back(std::move(row));
     }

@@ -83,10 +83,10 @@ const peerOf = (p: NativePlanetaryPeerRow): PlanetaryPeer => ({
   cost: p.cost,
   bytesReceived: p.rxBytes,
   bytesSent: p.txBytes,
-  rateReceived: 0,
-  rateSent: 0,
+  rateReceived: p.rxRate,
+  rateSent: p.txRate,
   uptimeSeconds: p.uptimeSeconds,
-  latencyNs: 0,
+  latencyNs: p.latencyNs,
   ...(p.lastError && { lastError: { message: p.lastError, agoNs: p.lastErrorAgeSeconds * 1e9 } }),
 });
 

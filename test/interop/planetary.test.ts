@@ -166,6 +166,23 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
         assert.ok(yRow.remote.startsWith(`${c.scheme}://`), `yggdrasil's remote ${yRow.remote} is ${c.scheme}://\n${dump}`);
         await expectPing(undefined, g, y, 5);
         await expectPing(undefined, y, g, 5);
+        // Both fill getPeers' latency (the link's SigReq round trip, ns) and, while echoes flow, the
+        // bytes of the last second (yggdrasilctl's RTT, Down and Up columns).
+        const echoes = pingExact(g, y.address, 30);
+        const busy = async (n: PNode, key: string) => {
+          for (let i = 0; i < 40; i++) {
+            const row = peerRow(await n.peers(), key);
+            if ((row?.rate_recvd ?? 0) > 0 && (row?.rate_sent ?? 0) > 0) return row;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return peerRow(await n.peers(), key);
+        };
+        const [gBusy, yBusy] = await Promise.all([busy(g, y.key), busy(y, g.key)]);
+        await echoes;
+        for (const [impl, row] of [['gridwire', gBusy], ['yggdrasil', yBusy]] as const) {
+          assert.ok((row?.latency ?? 0) > 0, `${impl} shows the link's latency: ${JSON.stringify(row)}`);
+          assert.ok((row?.rate_recvd ?? 0) > 0 && (row?.rate_sent ?? 0) > 0, `${impl} shows rates while echoes flow: ${JSON.stringify(row)}`);
+        }
         const sessions = await y.sessions();
         assert.ok(
           sessions.some((s) => s.key === g.key && s.bytes_recvd > 0 && s.bytes_sent > 0),
