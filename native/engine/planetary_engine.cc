@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -40,27 +41,39 @@ std::string format(const io::Endpoint& e) {
   return e.format(buf, sizeof buf) ? std::string(buf) : std::string("?");
 }
 
-// yggdrasil names an inbound link by Go's URL of the remote address: a link-local zone is the
-// interface's name (its number once the interface is gone), escaped as %25: tls://[fe80::1%25eth0]:5000.
-std::string url_host(const io::Endpoint& e) {
+// Go's text of a TCP address: a link-local zone is the interface's name (its number once the
+// interface is gone), [fe80::1%eth0]:5000.
+std::string go_host_port(const io::Endpoint& e) {
   std::string text = format(e);
   size_t pct = text.find('%');
   if (pct == std::string::npos) return text;
   char name[IF_NAMESIZE];
   unsigned index = e.addr.in6.sin6_scope_id;
   std::string zone = if_indextoname(index, name) ? name : std::to_string(index);
-  return text.substr(0, pct) + "%25" + zone + text.substr(text.find(']', pct));
+  return text.substr(0, pct + 1) + zone + text.substr(text.find(']', pct));
+}
+
+// yggdrasil names an inbound link by Go's URL of the remote address, the zone escaped:
+// tls://[fe80::1%25eth0]:5000.
+std::string url_host(const io::Endpoint& e) {
+  std::string text = go_host_port(e);
+  size_t pct = text.find('%');
+  return pct == std::string::npos ? text : text.insert(pct + 1, "25");
 }
 
 std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
 
-// yggdrasil 0.5.12's words for a source interface it cannot dial from.
-std::string dial_error(const std::string& sintf, int err) {
-  const std::string q = "\"" + sintf + "\"";
-  if (!sintf.empty() && err == -ENODEV) return "interface " + q + " not found";
-  if (!sintf.empty() && err == -ENETDOWN) return "interface " + q + " is not up";
-  if (!sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
-  return std::string("connect: ") + std::strerror(-err);
+// yggdrasil 0.5.12's words for a failed dial: its own for a source interface it cannot dial from,
+// else Go's net.OpError, "dial tcp 10.0.0.1:7000: connect: connection refused" (Go's errno texts are
+// the C library's, lower-cased).
+std::string dial_error(const PlanetaryLinkSpec& spec, int err) {
+  const std::string q = "\"" + spec.sintf + "\"";
+  if (!spec.sintf.empty() && err == -ENODEV) return "interface " + q + " not found";
+  if (!spec.sintf.empty() && err == -ENETDOWN) return "interface " + q + " is not up";
+  if (!spec.sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
+  std::string text = std::strerror(-err);
+  text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return "dial tcp " + go_host_port(spec.endpoint) + ": connect: " + text;
 }
 
 }  // namespace
@@ -456,7 +469,7 @@ void PlanetaryEngine::accept_on(Listener& l) {
 void PlanetaryEngine::dial(Dialer& d) {
   int fd = io::tcp_connect(d.spec.endpoint, d.spec.sintf.c_str());
   if (fd < 0) {
-    d.last_error = dial_error(d.spec.sintf, fd);
+    d.last_error = dial_error(d.spec, fd);
     d.last_error_at = now_;
     d.backoff = std::clamp(d.backoff * 2, kFirstBackoff, kMaxBackoff);
     d.next_dial = now_ + d.backoff;
@@ -479,7 +492,7 @@ void PlanetaryEngine::on_conn_event(Conn& c, uint32_t events) {
   if (c.connecting) {
     int rc = io::tcp_connect_result(c.fd);
     if (rc == -EINPROGRESS) return;
-    if (rc < 0) return kill(c, std::string("connect: ") + std::strerror(-rc));
+    if (rc < 0) return kill(c, dial_error(c.spec, rc));
     c.connecting = false;
     if (!c.tls) start_link(c);
   }
@@ -620,7 +633,7 @@ void PlanetaryEngine::run_timers() {
   for (auto& [id, c] : conns_) {
     if (c->dead) continue;
     if (c->connecting && now_ >= c->connect_deadline) {
-      kill(*c, "connect timed out");
+      kill(*c, "dial tcp " + go_host_port(c->spec.endpoint) + ": i/o timeout");
       continue;
     }
     if (c->link_started) c->link.tick(now_, *c);

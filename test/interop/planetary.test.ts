@@ -292,6 +292,12 @@ describe('InterfacePeers and addPeer interface=: the source interface decides wh
         await waitUpRows(yb.key, 2);
         const again = await d.ctlText('addPeer', `uri=${URI}`, 'interface=ea');
         assert.match(again.stdout + again.stderr, /peer is already configured/, 'adding (URI, ea) twice');
+        // A refused dial's last_error is in Go's words, as yggdrasil 0.5.12 (run first) shows it.
+        const REFUSED = 'tcp://10.79.0.2:7999';
+        await d.ctl('addPeer', `uri=${REFUSED}`);
+        const refusedRow = async () => (await d.peers()).find((r) => r.remote === REFUSED && r.last_error);
+        await lab.waitFor(async () => (await refusedRow()) !== undefined, 10_000, `${d.label}: a last_error for ${REFUSED}`);
+        assert.equal((await refusedRow())!.last_error, 'dial tcp 10.79.0.2:7999: connect: connection refused', await d.describe());
       } finally {
         await d.stop();
       }
