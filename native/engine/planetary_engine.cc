@@ -1,6 +1,7 @@
 #include "../util/hex.h"
 #include "planetary_engine.h"
 
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "../core/planetary/address.h"
 #include "../crypto/curve.h"
 #include "../io/tcp.h"
 #include "../util/env.h"
@@ -63,6 +65,21 @@ std::string url_host(const io::Endpoint& e) {
 
 std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
 
+// yggdrasil's log text for a link that came up: "outbound: 201:…@10.0.0.2:7000, source 10.0.0.1:50644".
+std::string link_log_text(int fd, bool inbound, const Key& peer) {
+  sockaddr_storage remote{}, local{};
+  socklen_t rlen = sizeof remote, llen = sizeof local;
+  io::Endpoint r, l;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &rlen);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
+  io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&remote), rlen, &r);
+  io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local), llen, &l);
+  planetary::Address a = planetary::address_for_key(peer);
+  char addr[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a.data(), addr, sizeof addr);
+  return std::string(inbound ? "inbound: " : "outbound: ") + addr + "@" + go_host_port(r) + ", source " + go_host_port(l);
+}
+
 // yggdrasil 0.5.12's words for a failed dial: its own for a source interface it cannot dial from,
 // else Go's net.OpError, "dial tcp 10.0.0.1:7000: connect: connection refused" (Go's errno texts are
 // the C library's, lower-cased).
@@ -94,6 +111,7 @@ struct PlanetaryEngine::Conn final : planetary::LinkSink {
   bool dead = false;
   std::string reason;
   std::string remote;
+  std::string log_text;  // set when the link comes up
   std::vector<uint8_t> out;
   size_t out_off = 0;
   uint64_t rx = 0, tx = 0, since = 0, connect_deadline = 0;
@@ -232,7 +250,8 @@ void PlanetaryEngine::Conn::up(const Key& peer, uint8_t priority) {
   since = engine.now_;
   if (dialer) dialer->backoff = 0;
   engine.router_->add_link(id, peer, priority, engine.now_, *engine.router_sink_);
-  engine.post("peer-up", hex(peer) + " " + name());
+  log_text = link_log_text(fd, inbound, peer);
+  engine.post("peer-up", log_text);
 }
 
 void PlanetaryEngine::Conn::frame(Bytes f) {
@@ -597,7 +616,7 @@ void PlanetaryEngine::sweep() {
       continue;
     }
     if (c.is_up) router_->remove_link(c.id, now_, *router_sink_);
-    post("peer-down", (c.is_up ? hex(c.link.peer_key()) + " " : std::string()) + c.name() + ": " + c.reason);
+    if (c.is_up) post("peer-down", c.log_text);
     if (c.dialer) {
       Dialer& d = *c.dialer;
       d.conn = 0;

@@ -146,11 +146,10 @@ interface RunningNode {
   readonly address: string;
   readonly subnet: string;
   once(event: 'interface-gone', listener: () => void): unknown;
-  on(event: 'peer-up' | 'peer-down', listener: (e: { detail?: string }) => void): unknown;
   close(): Promise<void>;
 }
 
-type StartNode = (config: PlanetaryConfig) => Promise<RunningNode>;
+type StartNode = (config: PlanetaryConfig, options: { onLink: (event: 'peer-up' | 'peer-down', detail: string) => void }) => Promise<RunningNode>;
 
 // Loaded on demand: the flags that only read or write configs never load the native engine.
 async function loadNodeStarter(): Promise<StartNode> {
@@ -215,7 +214,10 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   const start = await loadNodeStarter();
   const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
   const log = startupLog(options);
-  const node = await start(loaded.config);
+  // Links may come up while the node starts: logged after who we are, as yggdrasil orders them.
+  const early: string[] = [];
+  let linkLog: (line: string) => void = (line) => early.push(line);
+  const node = await start(loaded.config, { onLink: (event, detail) => linkLog(`${event === 'peer-up' ? 'Connected' : 'Disconnected'} ${detail}`) });
   const closeMetrics = await serveNodeMetrics(node).catch(async (err: Error) => {
     await node.close();
     throw new CliError(`planetary: GRIDWIRE_METRICS: ${err.message}`, 2);
@@ -228,13 +230,13 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
       throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
     }
   }
-  node.on('peer-up', (e) => log(`Connected to peer ${e.detail ?? ''}`));
-  node.on('peer-down', (e) => log(`Disconnected from peer ${e.detail ?? ''}`));
   log(`Build name: gridwire`);
   log(`Build version: ${packageVersion()}`);
   log(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
   log(`Your IPv6 address is ${node.address}`);
   log(`Your IPv6 subnet is ${node.subnet}`);
+  linkLog = log;
+  early.forEach(log);
   return untilStopped(node, closeMetrics);
 }
 

@@ -164,6 +164,11 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
         assert.equal(gRow.address, y.address, `gridwire shows yggdrasil's address\n${dump}`);
         // The real node names the transport it really used (tls:// only if the TLS handshake happened).
         assert.ok(yRow.remote.startsWith(`${c.scheme}://`), `yggdrasil's remote ${yRow.remote} is ${c.scheme}://\n${dump}`);
+        // Both log the link in yggdrasil's words: "Connected outbound: <address>@<remote>, source <local>".
+        for (const [me, other, row] of [[g, y, gRow], [y, g, yRow]] as const) {
+          const line = `Connected ${row.inbound ? 'inbound' : 'outbound'}: ${other.address}@10\\.78\\.1\\.\\d:\\d+, source 10\\.78\\.1\\.\\d:\\d+\n`;
+          assert.match(me.proc.stdout, new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d ${line}`, 'm'), `${me.label}'s log\n${dump}`);
+        }
         await expectPing(undefined, g, y, 5);
         await expectPing(undefined, y, g, 5);
         // Both fill getPeers' latency (the link's SigReq round trip, ns) and, while echoes flow, the
@@ -208,7 +213,7 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
       // Dialed after the drop: a new outbound link needs no privilege.
       await g.ctl('addPeer', `uri=${uri}`);
       await Promise.all([g.waitPeers([y.key]), y.waitPeers([g.key])]);
-      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`Your public key is ${g.key}\n[^]*Connected to peer ${y.key}`), 'logged after the drop');
+      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`Your public key is ${g.key}\n[^]*Connected outbound: ${y.address}@`), 'logged after the drop');
       await Net.of(lab, g, y).waitTree(10_000, undefined, 2000);
       await expectPing(undefined, g, y, 3);
       await expectPing(undefined, y, g, 3);
