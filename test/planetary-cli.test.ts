@@ -128,6 +128,37 @@ describe('gridwire planetary vs yggdrasil 0.5.12', () => {
   });
 });
 
+/** Runs a node on `config` until it has logged `ready`, stops it with SIGINT; its log lines and exit code. */
+async function runUntil(argv: string[], config: string, ready: RegExp): Promise<{ code: unknown; lines: string[] }> {
+  const child = spawn(argv[0]!, [...argv.slice(1), '-useconffile', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  const deadline = Date.now() + 20_000;
+  while (!ready.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.once('exit', r));
+  return { code, lines: out.split('\n').filter(Boolean).map((l) => l.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')) };
+}
+
+describe('gridwire planetary vs yggdrasil 0.5.12, running', () => {
+  test('logs its admin socket, listeners and shutdown in yggdrasil\'s words', async (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    const log = async (argv: string[], name: string) => {
+      const sock = join(dir, `${name}.sock`);
+      const config = file(`${name}-run.conf`, JSON.stringify({
+        PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: `unix://${sock}`, Listen: ['tcp://127.0.0.1:0', 'tls://[::1]:0'],
+      }));
+      const r = await runUntil(argv, config, /^(?=[^]*admin socket listening)(?=[^]*TCP listener started)(?=[^]*TLS listener started)/);
+      // Build lines name each implementation; ports are the kernel's; yggdrasil's start lines come in any order.
+      const lines = r.lines.filter((l) => !l.startsWith('Build ')).map((l) => l.replace(sock, 'SOCK').replace(/:\d+$/, ':PORT'));
+      return { code: r.code, lines: lines.sort() };
+    };
+    const [real, ours] = [await log([peerPath('yggdrasil-0.5')], 'real'), await log([process.execPath, CLI, 'planetary'], 'ours')];
+    assert.deepEqual(ours.lines, real.lines);
+    assert.equal(ours.code, real.code);
+  });
+});
+
 describe('gridwire planetary on its own', () => {
   test('-version', () => {
     const r = gridwire(['-version']);

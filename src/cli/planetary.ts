@@ -19,6 +19,8 @@ import {
 import { openSync, readFileSync, writeSync } from 'node:fs';
 import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
 import type { PlanetaryNode } from '../planetary/node.js';
+import type { PlanetaryTun } from '../planetary/admin.js';
+import { parsePeerUri, unsupportedTransport } from '../planetary/uri.js';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -145,6 +147,9 @@ interface RunningNode {
   readonly publicKey: Uint8Array;
   readonly address: string;
   readonly subnet: string;
+  readonly adminEndpoint: string | undefined;
+  listenPorts(): number[];
+  tun(): PlanetaryTun;
   once(event: 'interface-gone', listener: () => void): unknown;
   close(): Promise<void>;
 }
@@ -185,13 +190,39 @@ function startupLog(options: PlanetaryLogOptions): (line: string) => void {
   };
 }
 
-/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1). */
-function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>): Promise<number> {
+/** yggdrasil's line for each listener ("TLS listener started on [::1]:7000"), in the engine's order. */
+function listenerLines(node: RunningNode, config: PlanetaryConfig, verb: 'started' | 'stopped'): string[] {
+  const ports = node.listenPorts();
+  return config.Listen.filter((uri) => !unsupportedTransport(uri)).map((uri, i) => {
+    const { scheme, host } = parsePeerUri(uri);
+    return `${scheme.toUpperCase()} listener ${verb} on ${host.includes(':') ? `[${host}]` : host}:${ports[i]}`;
+  });
+}
+
+/** yggdrasil's lines about a started node: its admin socket, listeners and TUN. */
+function startedLines(node: RunningNode, config: PlanetaryConfig): string[] {
+  const admin = node.adminEndpoint;
+  const tun = node.tun();
+  return [
+    ...(admin ? [admin.startsWith('unix://') ? `UNIX admin socket listening on ${admin.slice(7)}` : `TCP admin socket listening on ${admin.slice(6)}`] : []),
+    ...listenerLines(node, config, 'started'),
+    ...(tun.enabled ? [`Interface name: ${tun.name}`, `Interface IPv6: ${node.address}/7`, `Interface MTU: ${tun.mtu}`] : []),
+  ];
+}
+
+/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1), logging the stop as yggdrasil does. */
+function untilStopped(node: RunningNode, config: PlanetaryConfig, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
+  const stopped = listenerLines(node, config, 'stopped');
   return new Promise((resolve) => {
     const stop = (code: number) => () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      void Promise.all([closeMetrics(), node.close()]).then(() => resolve(code));
+      log('Stopping...');
+      void Promise.all([closeMetrics(), node.close()]).then(() => {
+        stopped.forEach(log);
+        log('Stopped');
+        resolve(code);
+      });
     };
     const onSignal = stop(0);
     process.once('SIGINT', onSignal);
@@ -235,9 +266,10 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   log(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
   log(`Your IPv6 address is ${node.address}`);
   log(`Your IPv6 subnet is ${node.subnet}`);
+  startedLines(node, loaded.config).forEach(log);
   linkLog = log;
   early.forEach(log);
-  return untilStopped(node, closeMetrics);
+  return untilStopped(node, loaded.config, closeMetrics, log);
 }
 
 // Opt-in through the environment rather than a flag, so that the flags and -h stay yggdrasil's. Served

@@ -164,6 +164,11 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     }
   }
 
+  /** Where the admin socket listens (`unix:///path` or `tcp://host:port`); undefined when it does not. */
+  get adminEndpoint(): string | undefined {
+    return this.admin?.endpoint;
+  }
+
   /** The TCP/TLS ports the listeners got (a `:0` listener gets one from the kernel). */
   listenPorts(): number[] {
     return this.live().snapshot().listenPorts;

@@ -168,6 +168,8 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
         for (const [me, other, row] of [[g, y, gRow], [y, g, yRow]] as const) {
           const line = `Connected ${row.inbound ? 'inbound' : 'outbound'}: ${other.address}@10\\.78\\.1\\.\\d:\\d+, source 10\\.78\\.1\\.\\d:\\d+\n`;
           assert.match(me.proc.stdout, new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d ${line}`, 'm'), `${me.label}'s log\n${dump}`);
+          const tun = `Interface name: ${me.ifname}\n[^]*Interface IPv6: ${me.address}/7\n[^]*Interface MTU: 65535\n`;
+          assert.match(me.proc.stdout, new RegExp(tun), `${me.label}'s log names its TUN\n${dump}`);
         }
         await expectPing(undefined, g, y, 5);
         await expectPing(undefined, y, g, 5);
