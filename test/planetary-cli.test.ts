@@ -71,7 +71,10 @@ function interestingConfigs(): string[] {
   );
   const pem = file('key.pem', gridwire(['-useconffile', tricky, '-exportkey']).stdout.trimEnd() + '\n');
   const keyPath = file('keypath.json', JSON.stringify({ PrivateKeyPath: pem, Peers: ['tcp://[::1]:1'] }));
-  return [...vectors, tricky, hjson, keyPath];
+  // Go keeps a null list or map nil, which its JSON writes back as null (and hjson-go as []).
+  const nulls = file('nulls.json', JSON.stringify({ PrivateKey: KEY_A, Peers: null, Listen: null, MulticastInterfaces: null, AllowedPublicKeys: null, InterfacePeers: null }));
+  const nullPeers = file('null-peers.json', JSON.stringify({ PrivateKey: KEY_A, InterfacePeers: { eth1: null, eth0: ['tcp://[::1]:2'] } }));
+  return [...vectors, tricky, hjson, keyPath, nulls, nullPeers];
 }
 
 describe('gridwire planetary vs yggdrasil 0.5.12', () => {

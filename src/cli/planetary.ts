@@ -135,7 +135,7 @@ function query(flags: Flags, loaded: LoadedPlanetaryConfig): string | undefined 
   if (flags.publickey) return `${Buffer.from(publicKey).toString('hex')}\n`;
   if (flags.normaliseconf) {
     warn(loaded.warnings);
-    return `${formatPlanetaryConfig({ ...config, AdminListen: '' }, flags.json ? 'json' : 'hjson')}\n`;
+    return `${formatPlanetaryConfig({ ...config, AdminListen: '' }, flags.json ? 'json' : 'hjson', loaded.nulls)}\n`;
   }
   // fmt.Println of a PEM block that already ends in a newline.
   if (flags.exportkey) return `${exportPemPrivateKey(config.PrivateKey)}\n`;
@@ -315,7 +315,7 @@ export async function runPlanetary(args: readonly string[], stdin: () => Promise
     return 0;
   }
   let loaded: LoadedPlanetaryConfig;
-  if (flags.autoconf) loaded = { config: generatePlanetaryConfig(), warnings: [] };
+  if (flags.autoconf) loaded = { config: generatePlanetaryConfig(), warnings: [], nulls: new Set() };
   else if (flags.useconf || flags.useconffile !== '') loaded = await loadConfig(flags, stdin);
   else if (flags.genconf) {
     out(`${formatPlanetaryConfig({ ...generatePlanetaryConfig(), AdminListen: '' }, flags.json ? 'json' : 'hjson')}\n`);
