@@ -160,6 +160,15 @@ describe('gridwire planetary vs yggdrasil 0.5.12, running', () => {
     assert.deepEqual(ours.lines, real.lines);
     assert.equal(ours.code, real.code);
   });
+
+  test('-loglevel error still logs who the node is, as yggdrasil does (nothing else)', async (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    const config = file('quiet.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: 'none', Listen: ['tcp://127.0.0.1:0'] }));
+    const quiet = (argv: string[]) => runUntil([...argv, '-loglevel', 'error'], config, /Your IPv6 subnet is .*\n/);
+    const [real, ours] = [await quiet([peerPath('yggdrasil-0.5')]), await quiet([process.execPath, CLI, 'planetary'])];
+    assert.deepEqual(ours.lines, real.lines);
+    assert.equal(real.lines.length, 3, real.lines.join('\n'));
+  });
 });
 
 describe('gridwire planetary on its own', () => {

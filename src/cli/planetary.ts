@@ -174,20 +174,27 @@ function openLog(path: string): number | undefined {
   }
 }
 
-/** yggdrasil's startup lines, in its log format (`2006/01/02 15:04:05 text`), where -logto points. */
-function startupLog(options: PlanetaryLogOptions): (line: string) => void {
+interface NodeLog {
+  /** What yggdrasil logs at info level: dropped when -loglevel is error or warn. */
+  readonly info: (line: string) => void;
+  /** What yggdrasil prints at any level (who the node is). */
+  readonly always: (line: string) => void;
+}
+
+/** yggdrasil's log, in its format (`2006/01/02 15:04:05 text`), where -logto points. */
+function startupLog(options: PlanetaryLogOptions): NodeLog {
   const level = LEVELS.includes(options.logLevel) ? options.logLevel : 'info';
-  if (LEVELS.indexOf(level) < LEVELS.indexOf('info')) return () => {};
   const fd = options.logTo === 'stdout' || options.logTo === 'syslog' ? undefined : openLog(options.logTo);
   const write = (text: string) => {
     if (fd === undefined) process.stdout.write(text);
     else writeSync(fd, text);
   };
-  return (line) => {
+  const always = (line: string) => {
     const d = new Date();
     const p = (n: number) => String(n).padStart(2, '0');
     write(`${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${line}\n`);
   };
+  return { always, info: LEVELS.indexOf(level) < LEVELS.indexOf('info') ? () => {} : always };
 }
 
 /** yggdrasil's line for each listener ("TLS listener started on [::1]:7000"), in the engine's order. */
@@ -261,15 +268,15 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
       throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
     }
   }
-  log(`Build name: gridwire`);
-  log(`Build version: ${packageVersion()}`);
-  log(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
-  log(`Your IPv6 address is ${node.address}`);
-  log(`Your IPv6 subnet is ${node.subnet}`);
-  startedLines(node, loaded.config).forEach(log);
-  linkLog = log;
-  early.forEach(log);
-  return untilStopped(node, loaded.config, closeMetrics, log);
+  log.info(`Build name: gridwire`);
+  log.info(`Build version: ${packageVersion()}`);
+  log.always(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
+  log.always(`Your IPv6 address is ${node.address}`);
+  log.always(`Your IPv6 subnet is ${node.subnet}`);
+  startedLines(node, loaded.config).forEach(log.info);
+  linkLog = log.info;
+  early.forEach(log.info);
+  return untilStopped(node, loaded.config, closeMetrics, log.info);
 }
 
 // Opt-in through the environment rather than a flag, so that the flags and -h stay yggdrasil's. Served
