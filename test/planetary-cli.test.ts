@@ -239,6 +239,13 @@ describe('gridwire planetary on its own', () => {
     }
   });
 
+  test('-loglevel debug logs a link that failed before coming up (at info, like yggdrasil, only getPeers shows it)', async () => {
+    const config = file('debug.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [], Peers: ['tcp://127.0.0.1:1'] }));
+    const failed = /^Link failed: tcp:\/\/127\.0\.0\.1:1: dial tcp 127\.0\.0\.1:1: connect: connection refused$/m;
+    const debug = await runUntil([process.execPath, CLI, 'planetary', '-loglevel', 'debug'], config, failed);
+    assert.match(debug.lines.join('\n'), failed);
+  });
+
   test('unknown keys are reported when normalising (yggdrasil drops them silently)', () => {
     const r = gridwire(['-useconffile', file('typo.conf', `{"PrivateKey": "${KEY_A}", "Peer": []}`), '-normaliseconf', '-json']);
     assert.equal(r.status, 0);

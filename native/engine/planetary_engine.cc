@@ -617,6 +617,7 @@ void PlanetaryEngine::sweep() {
     }
     if (c.is_up) router_->remove_link(c.id, now_, *router_sink_);
     if (c.is_up) post("peer-down", c.log_text);
+    else post("link-failed", c.name() + ": " + c.reason);
     if (c.dialer) {
       Dialer& d = *c.dialer;
       d.conn = 0;

@@ -18,7 +18,7 @@ import {
 } from '../planetary/config.js';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
-import type { PlanetaryNode } from '../planetary/node.js';
+import type { PlanetaryLinkEvent, PlanetaryNode } from '../planetary/node.js';
 import type { PlanetaryTun } from '../planetary/admin.js';
 import { parsePeerUri, unsupportedTransport } from '../planetary/uri.js';
 import { CliError, type Command } from './command.js';
@@ -154,7 +154,7 @@ interface RunningNode {
   close(): Promise<void>;
 }
 
-type StartNode = (config: PlanetaryConfig, options: { onLink: (event: 'peer-up' | 'peer-down', detail: string) => void }) => Promise<RunningNode>;
+type StartNode = (config: PlanetaryConfig, options: { onLink: (event: PlanetaryLinkEvent, detail: string) => void }) => Promise<RunningNode>;
 
 // Loaded on demand: the flags that only read or write configs never load the native engine.
 async function loadNodeStarter(): Promise<StartNode> {
@@ -179,6 +179,8 @@ interface NodeLog {
   readonly info: (line: string) => void;
   /** What yggdrasil prints at any level (who the node is). */
   readonly always: (line: string) => void;
+  /** Shown with -loglevel debug or trace. */
+  readonly debug: (line: string) => void;
 }
 
 /** yggdrasil's log, in its format (`2006/01/02 15:04:05 text`), where -logto points. */
@@ -194,7 +196,8 @@ function startupLog(options: PlanetaryLogOptions): NodeLog {
     const p = (n: number) => String(n).padStart(2, '0');
     write(`${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${line}\n`);
   };
-  return { always, info: LEVELS.indexOf(level) < LEVELS.indexOf('info') ? () => {} : always };
+  const from = (least: string) => (LEVELS.indexOf(level) < LEVELS.indexOf(least) ? () => {} : always);
+  return { always, info: from('info'), debug: from('debug') };
 }
 
 /** yggdrasil's line for each listener ("TLS listener started on [::1]:7000"), in the engine's order. */
@@ -253,9 +256,14 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
   const log = startupLog(options);
   // Links may come up while the node starts: logged after who we are, as yggdrasil orders them.
-  const early: string[] = [];
-  let linkLog: (line: string) => void = (line) => early.push(line);
-  const node = await start(loaded.config, { onLink: (event, detail) => linkLog(`${event === 'peer-up' ? 'Connected' : 'Disconnected'} ${detail}`) });
+  const early: Array<() => void> = [];
+  let started = false;
+  const linkLog = (event: PlanetaryLinkEvent, detail: string) => {
+    const write = () => (event === 'link-failed' ? log.debug(`Link failed: ${detail}`) : log.info(`${event === 'peer-up' ? 'Connected' : 'Disconnected'} ${detail}`));
+    if (started) write();
+    else early.push(write);
+  };
+  const node = await start(loaded.config, { onLink: linkLog });
   const closeMetrics = await serveNodeMetrics(node).catch(async (err: Error) => {
     await node.close();
     throw new CliError(`planetary: GRIDWIRE_METRICS: ${err.message}`, 2);
@@ -274,8 +282,8 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   log.always(`Your IPv6 address is ${node.address}`);
   log.always(`Your IPv6 subnet is ${node.subnet}`);
   startedLines(node, loaded.config).forEach(log.info);
-  linkLog = log.info;
-  early.forEach(log.info);
+  started = true;
+  early.forEach((write) => write());
   return untilStopped(node, loaded.config, closeMetrics, log.info);
 }
 

@@ -103,14 +103,22 @@ const sessionOf = (s: NativeRow<'sessions'>): PlanetarySession => ({
   uptimeSeconds: s.uptimeSeconds,
 });
 
+export type PlanetaryLinkEvent = 'peer-up' | 'peer-down' | 'link-failed';
+
 export interface PlanetaryNodeOptions {
   /** Serve the admin socket on config.AdminListen (default true). */
   admin?: boolean;
-  /** Told of every link going up or down, the first ones too (they may come up before start() resolves). */
-  onLink?: (event: 'peer-up' | 'peer-down', detail: string) => void;
+  /**
+   * Told of every link going up or down, and of those that failed before coming up (detail `<URI>: <reason>`),
+   * the first ones too (they may come before start() resolves).
+   */
+  onLink?: (event: PlanetaryLinkEvent, detail: string) => void;
 }
 
-/** Events: 'peer-up' and 'peer-down' of a link (detail: yggdrasil's log text, `outbound: <address>@<remote>, source <local>`), 'interface-gone'. */
+/**
+ * Events: 'peer-up' and 'peer-down' of a link (detail: yggdrasil's log text, `outbound: <address>@<remote>,
+ * source <local>`), 'link-failed' for one that never came up (`<URI>: <reason>`), 'interface-gone'.
+ */
 export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   readonly publicKey: Uint8Array;
   readonly address: string;
@@ -130,7 +138,7 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   static async start(config: PlanetaryConfig, options: PlanetaryNodeOptions = {}): Promise<PlanetaryNode> {
     const node = new PlanetaryNode(config);
     const { onLink } = options;
-    if (onLink) for (const event of ['peer-up', 'peer-down'] as const) node.on(event, (e: { detail?: string }) => onLink(event, e.detail ?? ''));
+    if (onLink) for (const event of ['peer-up', 'peer-down', 'link-failed'] as const) node.on(event, (e: { detail?: string }) => onLink(event, e.detail ?? ''));
     try {
       await node.open(options);
     } catch (err) {
