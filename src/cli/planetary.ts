@@ -276,6 +276,8 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
       throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
     }
   }
+  // Stoppable before anything is logged: a script that signals on seeing these lines gets a clean exit.
+  const stopped = untilStopped(node, loaded.config, closeMetrics, log.info);
   log.info(`Build name: gridwire`);
   log.info(`Build version: ${packageVersion()}`);
   log.always(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
@@ -284,7 +286,7 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   startedLines(node, loaded.config).forEach(log.info);
   started = true;
   early.forEach((write) => write());
-  return untilStopped(node, loaded.config, closeMetrics, log.info);
+  return stopped;
 }
 
 // Opt-in through the environment rather than a flag, so that the flags and -h stay yggdrasil's. Served
