@@ -71,7 +71,10 @@ function interestingConfigs(): string[] {
   );
   const pem = file('key.pem', gridwire(['-useconffile', tricky, '-exportkey']).stdout.trimEnd() + '\n');
   const keyPath = file('keypath.json', JSON.stringify({ PrivateKeyPath: pem, Peers: ['tcp://[::1]:1'] }));
-  return [...vectors, tricky, hjson, keyPath];
+  // Go keeps a null list or map nil, which its JSON writes back as null (and hjson-go as []).
+  const nulls = file('nulls.json', JSON.stringify({ PrivateKey: KEY_A, Peers: null, Listen: null, MulticastInterfaces: null, AllowedPublicKeys: null, InterfacePeers: null }));
+  const nullPeers = file('null-peers.json', JSON.stringify({ PrivateKey: KEY_A, InterfacePeers: { eth1: null, eth0: ['tcp://[::1]:2'] } }));
+  return [...vectors, tricky, hjson, keyPath, nulls, nullPeers];
 }
 
 /** Runs a node on `conf` until it has printed its address, stops it, and checks it started and exited 0. */
@@ -144,6 +147,46 @@ describe('gridwire planetary vs yggdrasil 0.5.12', () => {
   });
 });
 
+/** Runs a node on `config` until it has logged `ready`, stops it with SIGINT; its log lines and exit code. */
+async function runUntil(argv: string[], config: string, ready: RegExp): Promise<{ code: unknown; lines: string[] }> {
+  const child = spawn(argv[0]!, [...argv.slice(1), '-useconffile', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  const deadline = Date.now() + 20_000;
+  while (!ready.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  child.kill('SIGINT');
+  const code = await new Promise((r) => child.once('exit', r));
+  return { code, lines: out.split('\n').filter(Boolean).map((l) => l.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, '')) };
+}
+
+describe('gridwire planetary vs yggdrasil 0.5.12, running', () => {
+  test('logs its admin socket, listeners and shutdown in yggdrasil\'s words', async (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    const log = async (argv: string[], name: string) => {
+      const sock = join(dir, `${name}.sock`);
+      const config = file(`${name}-run.conf`, JSON.stringify({
+        PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: `unix://${sock}`, Listen: ['tcp://127.0.0.1:0', 'tls://[::1]:0'],
+      }));
+      const r = await runUntil(argv, config, /^(?=[^]*admin socket listening)(?=[^]*TCP listener started)(?=[^]*TLS listener started)/);
+      // Build lines name each implementation; ports are the kernel's; yggdrasil's start lines come in any order.
+      const lines = r.lines.filter((l) => !l.startsWith('Build ')).map((l) => l.replace(sock, 'SOCK').replace(/:\d+$/, ':PORT'));
+      return { code: r.code, lines: lines.sort() };
+    };
+    const [real, ours] = [await log([peerPath('yggdrasil-0.5')], 'real'), await log([process.execPath, CLI, 'planetary'], 'ours')];
+    assert.deepEqual(ours.lines, real.lines);
+    assert.equal(ours.code, real.code);
+  });
+
+  test('-loglevel error still logs who the node is, as yggdrasil does (nothing else)', async (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    const config = file('quiet.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: 'none', Listen: ['tcp://127.0.0.1:0'] }));
+    const quiet = (argv: string[]) => runUntil([...argv, '-loglevel', 'error'], config, /Your IPv6 subnet is .*\n/);
+    const [real, ours] = [await quiet([peerPath('yggdrasil-0.5')]), await quiet([process.execPath, CLI, 'planetary'])];
+    assert.deepEqual(ours.lines, real.lines);
+    assert.equal(real.lines.length, 3, real.lines.join('\n'));
+  });
+});
+
 describe('gridwire planetary on its own', () => {
   test('-version', () => {
     const r = gridwire(['-version']);
@@ -206,6 +249,13 @@ describe('gridwire planetary on its own', () => {
       const real = yggdrasil(['-useconffile', conf, '-user', user]);
       assert.equal(real.status, 2, `yggdrasil's exit code for -user ${user}: ${real.stderr}`);
     }
+  });
+
+  test('-loglevel debug logs a link that failed before coming up (at info, like yggdrasil, only getPeers shows it)', async () => {
+    const config = file('debug.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [], Peers: ['tcp://127.0.0.1:1'] }));
+    const failed = /^Link failed: tcp:\/\/127\.0\.0\.1:1: dial tcp 127\.0\.0\.1:1: connect: connection refused$/m;
+    const debug = await runUntil([process.execPath, CLI, 'planetary', '-loglevel', 'debug'], config, failed);
+    assert.match(debug.lines.join('\n'), failed);
   });
 
   test('unknown keys are reported when normalising (yggdrasil drops them silently)', () => {

@@ -192,6 +192,9 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
       r.Set("rxBytes", static_cast<double>(p.rx_bytes));
       r.Set("txBytes", static_cast<double>(p.tx_bytes));
       r.Set("uptimeSeconds", static_cast<double>(p.uptime_ns) / 1e9);
+      r.Set("rxRate", static_cast<double>(p.rx_rate));
+      r.Set("txRate", static_cast<double>(p.tx_rate));
+      r.Set("latencyNs", static_cast<double>(p.latency_ns));
       r.Set("lastError", p.last_error);
       r.Set("lastErrorAgeSeconds", static_cast<double>(p.last_error_age_ns) / 1e9);
       peers.Set(i, r);

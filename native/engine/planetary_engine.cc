@@ -1,15 +1,19 @@
 #include "../util/hex.h"
 #include "planetary_engine.h"
 
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
+#include "../core/planetary/address.h"
 #include "../crypto/curve.h"
 #include "../io/tcp.h"
 #include "../util/env.h"
@@ -40,15 +44,54 @@ std::string format(const io::Endpoint& e) {
   return e.format(buf, sizeof buf) ? std::string(buf) : std::string("?");
 }
 
+// Go's text of a TCP address: a link-local zone is the interface's name (its number once the
+// interface is gone), [fe80::1%eth0]:5000.
+std::string go_host_port(const io::Endpoint& e) {
+  std::string text = format(e);
+  size_t pct = text.find('%');
+  if (pct == std::string::npos) return text;
+  char name[IF_NAMESIZE];
+  unsigned index = e.addr.in6.sin6_scope_id;
+  std::string zone = if_indextoname(index, name) ? name : std::to_string(index);
+  return text.substr(0, pct + 1) + zone + text.substr(text.find(']', pct));
+}
+
+// yggdrasil names an inbound link by Go's URL of the remote address, the zone escaped:
+// tls://[fe80::1%25eth0]:5000.
+std::string url_host(const io::Endpoint& e) {
+  std::string text = go_host_port(e);
+  size_t pct = text.find('%');
+  return pct == std::string::npos ? text : text.insert(pct + 1, "25");
+}
+
 std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
 
-// yggdrasil 0.5.12's words for a source interface it cannot dial from.
-std::string dial_error(const std::string& sintf, int err) {
-  const std::string q = "\"" + sintf + "\"";
-  if (!sintf.empty() && err == -ENODEV) return "interface " + q + " not found";
-  if (!sintf.empty() && err == -ENETDOWN) return "interface " + q + " is not up";
-  if (!sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
-  return std::string("connect: ") + std::strerror(-err);
+// yggdrasil's log text for a link that came up: "outbound: 201:…@10.0.0.2:7000, source 10.0.0.1:50644".
+std::string link_log_text(int fd, bool inbound, const Key& peer) {
+  sockaddr_storage remote{}, local{};
+  socklen_t rlen = sizeof remote, llen = sizeof local;
+  io::Endpoint r, l;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &rlen);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &llen);
+  io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&remote), rlen, &r);
+  io::Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&local), llen, &l);
+  planetary::Address a = planetary::address_for_key(peer);
+  char addr[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, a.data(), addr, sizeof addr);
+  return std::string(inbound ? "inbound: " : "outbound: ") + addr + "@" + go_host_port(r) + ", source " + go_host_port(l);
+}
+
+// yggdrasil 0.5.12's words for a failed dial: its own for a source interface it cannot dial from,
+// else Go's net.OpError, "dial tcp 10.0.0.1:7000: connect: connection refused" (Go's errno texts are
+// the C library's, lower-cased).
+std::string dial_error(const PlanetaryLinkSpec& spec, int err) {
+  const std::string q = "\"" + spec.sintf + "\"";
+  if (!spec.sintf.empty() && err == -ENODEV) return "interface " + q + " not found";
+  if (!spec.sintf.empty() && err == -ENETDOWN) return "interface " + q + " is not up";
+  if (!spec.sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
+  std::string text = std::strerror(-err);
+  text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
+  return "dial tcp " + go_host_port(spec.endpoint) + ": connect: " + text;
 }
 
 }  // namespace
@@ -69,9 +112,11 @@ struct PlanetaryEngine::Conn final : planetary::LinkSink {
   bool dead = false;
   std::string reason;
   std::string remote;
+  std::string log_text;  // set when the link comes up
   std::vector<uint8_t> out;
   size_t out_off = 0;
   uint64_t rx = 0, tx = 0, since = 0, connect_deadline = 0;
+  uint64_t rx_rate = 0, tx_rate = 0, rx_sampled = 0, tx_sampled = 0;
   uint32_t armed = 0;
 
   Conn(PlanetaryEngine& e, LinkId i, int f, bool in, const PlanetaryLinkSpec& s, Dialer* d)
@@ -206,7 +251,8 @@ void PlanetaryEngine::Conn::up(const Key& peer, uint8_t priority) {
   since = engine.now_;
   if (dialer) dialer->backoff = 0;
   engine.router_->add_link(id, peer, priority, engine.now_, *engine.router_sink_);
-  engine.post("peer-up", hex(peer) + " " + name());
+  log_text = link_log_text(fd, inbound, peer);
+  engine.post("peer-up", log_text);
 }
 
 void PlanetaryEngine::Conn::frame(Bytes f) {
@@ -435,7 +481,7 @@ void PlanetaryEngine::accept_on(Listener& l) {
     int fd = io::tcp_accept(l.fd, &peer);
     if (fd < 0) return;
     Conn* c = add_conn(fd, true, l.spec, nullptr);
-    c->remote = format(peer);
+    c->remote = url_host(peer);
     if (!c->tls) start_link(*c);
   }
 }
@@ -443,7 +489,7 @@ void PlanetaryEngine::accept_on(Listener& l) {
 void PlanetaryEngine::dial(Dialer& d) {
   int fd = io::tcp_connect(d.spec.endpoint, d.spec.sintf.c_str());
   if (fd < 0) {
-    d.last_error = dial_error(d.spec.sintf, fd);
+    d.last_error = dial_error(d.spec, fd);
     d.last_error_at = now_;
     d.backoff = std::clamp(d.backoff * 2, kFirstBackoff, kMaxBackoff);
     d.next_dial = now_ + d.backoff;
@@ -466,7 +512,7 @@ void PlanetaryEngine::on_conn_event(Conn& c, uint32_t events) {
   if (c.connecting) {
     int rc = io::tcp_connect_result(c.fd);
     if (rc == -EINPROGRESS) return;
-    if (rc < 0) return kill(c, std::string("connect: ") + std::strerror(-rc));
+    if (rc < 0) return kill(c, dial_error(c.spec, rc));
     c.connecting = false;
     if (!c.tls) start_link(c);
   }
@@ -571,7 +617,8 @@ void PlanetaryEngine::sweep() {
       continue;
     }
     if (c.is_up) router_->remove_link(c.id, now_, *router_sink_);
-    post("peer-down", (c.is_up ? hex(c.link.peer_key()) + " " : std::string()) + c.name() + ": " + c.reason);
+    if (c.is_up) post("peer-down", c.log_text);
+    else post("link-failed", c.name() + ": " + c.reason);
     if (c.dialer) {
       Dialer& d = *c.dialer;
       d.conn = 0;
@@ -590,14 +637,24 @@ void PlanetaryEngine::sweep() {
   dialers_.remove_if([](const Dialer& d) { return !d.persistent && d.conn == 0 && d.next_dial; });
 }
 
+// getPeers' rate_recvd/rate_sent: as yggdrasil 0.5.12, the bytes each link moved in the last second.
+void PlanetaryEngine::sample_rates() {
+  for (auto& [id, c] : conns_) {
+    c->rx_rate = c->rx - c->rx_sampled, c->rx_sampled = c->rx;
+    c->tx_rate = c->tx - c->tx_sampled, c->tx_sampled = c->tx;
+  }
+  next_rate_sample_ = now_ + planetary::kSecond;
+}
+
 void PlanetaryEngine::run_timers() {
+  if (now_ >= next_rate_sample_) sample_rates();
   router_->tick(now_, *router_sink_);
   sessions_->tick(now_, *session_sink_);
   payload_->tick(now_);
   for (auto& [id, c] : conns_) {
     if (c->dead) continue;
     if (c->connecting && now_ >= c->connect_deadline) {
-      kill(*c, "connect timed out");
+      kill(*c, "dial tcp " + go_host_port(c->spec.endpoint) + ": i/o timeout");
       continue;
     }
     if (c->link_started) c->link.tick(now_, *c);
@@ -607,7 +664,7 @@ void PlanetaryEngine::run_timers() {
 }
 
 uint64_t PlanetaryEngine::next_deadline() const {
-  uint64_t t = std::min({router_->next_deadline(), sessions_->next_deadline(), payload_->next_deadline()});
+  uint64_t t = std::min({router_->next_deadline(), sessions_->next_deadline(), payload_->next_deadline(), next_rate_sample_});
   for (const auto& [id, c] : conns_) {
     if (c->link_started) t = std::min(t, c->link.next_deadline());
     if (c->connecting) t = std::min(t, c->connect_deadline);
@@ -639,10 +696,13 @@ PlanetarySnapshot PlanetaryEngine::snapshot() {
       row.rx_bytes = c->rx;
       row.tx_bytes = c->tx;
       row.uptime_ns = c->is_up ? now_ - c->since : 0;
+      row.rx_rate = c->rx_rate;
+      row.tx_rate = c->tx_rate;
       if (auto r = routed.find(id); r != routed.end()) {
         row.priority = r->second.priority;
         row.port = r->second.port;
         row.cost = r->second.cost;
+        row.latency_ns = r->second.latency;
       }
       s.peers.push_back(std::move(row));
     }

@@ -72,6 +72,8 @@ struct PlanetaryPeerRow {
   uint64_t cost = 0;
   uint64_t rx_bytes = 0, tx_bytes = 0;
   uint64_t uptime_ns = 0;
+  uint64_t rx_rate = 0, tx_rate = 0;  // bytes in the last whole second
+  uint64_t latency_ns = 0;
   std::string last_error;
   uint64_t last_error_age_ns = 0;
 };
@@ -149,6 +151,7 @@ class PlanetaryEngine {
   void kill(Conn& c, const std::string& reason);
   void sweep();
   void run_timers();
+  void sample_rates();
   uint64_t next_deadline() const;
   void arm(Conn& c);
   uint64_t now() const;
@@ -164,6 +167,7 @@ class PlanetaryEngine {
   std::unique_ptr<SessionGlue> session_sink_;
   std::unique_ptr<PayloadGlue> payload_sink_;
   uint64_t now_ = 0;  // the loop's clock for the current round, read by the sinks
+  uint64_t next_rate_sample_ = 0;
   io::Tun tun_;
   std::vector<uint8_t> tun_buf_;
   std::vector<uint8_t> rx_buf_;  // socket reads, shared by every connection

@@ -18,7 +18,9 @@ import {
 } from '../planetary/config.js';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
-import type { PlanetaryNode } from '../planetary/node.js';
+import type { PlanetaryLinkEvent, PlanetaryNode } from '../planetary/node.js';
+import type { PlanetaryTun } from '../planetary/admin.js';
+import { parsePeerUri, unsupportedTransport } from '../planetary/uri.js';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -133,7 +135,7 @@ function query(flags: Flags, loaded: LoadedPlanetaryConfig): string | undefined 
   if (flags.publickey) return `${Buffer.from(publicKey).toString('hex')}\n`;
   if (flags.normaliseconf) {
     warn(loaded.warnings);
-    return `${formatPlanetaryConfig({ ...config, AdminListen: '' }, flags.json ? 'json' : 'hjson')}\n`;
+    return `${formatPlanetaryConfig({ ...config, AdminListen: '' }, flags.json ? 'json' : 'hjson', loaded.nulls)}\n`;
   }
   // fmt.Println of a PEM block that already ends in a newline.
   if (flags.exportkey) return `${exportPemPrivateKey(config.PrivateKey)}\n`;
@@ -145,12 +147,14 @@ interface RunningNode {
   readonly publicKey: Uint8Array;
   readonly address: string;
   readonly subnet: string;
+  readonly adminEndpoint: string | undefined;
+  listenPorts(): number[];
+  tun(): PlanetaryTun;
   once(event: 'interface-gone', listener: () => void): unknown;
-  on(event: 'peer-up' | 'peer-down', listener: (e: { detail?: string }) => void): unknown;
   close(): Promise<void>;
 }
 
-type StartNode = (config: PlanetaryConfig) => Promise<RunningNode>;
+type StartNode = (config: PlanetaryConfig, options: { onLink: (event: PlanetaryLinkEvent, detail: string) => void }) => Promise<RunningNode>;
 
 // Loaded on demand: the flags that only read or write configs never load the native engine.
 async function loadNodeStarter(): Promise<StartNode> {
@@ -170,29 +174,65 @@ function openLog(path: string): number | undefined {
   }
 }
 
-/** yggdrasil's startup lines, in its log format (`2006/01/02 15:04:05 text`), where -logto points. */
-function startupLog(options: PlanetaryLogOptions): (line: string) => void {
+interface NodeLog {
+  /** What yggdrasil logs at info level: dropped when -loglevel is error or warn. */
+  readonly info: (line: string) => void;
+  /** What yggdrasil prints at any level (who the node is). */
+  readonly always: (line: string) => void;
+  /** Shown with -loglevel debug or trace. */
+  readonly debug: (line: string) => void;
+}
+
+/** yggdrasil's log, in its format (`2006/01/02 15:04:05 text`), where -logto points. */
+function startupLog(options: PlanetaryLogOptions): NodeLog {
   const level = LEVELS.includes(options.logLevel) ? options.logLevel : 'info';
-  if (LEVELS.indexOf(level) < LEVELS.indexOf('info')) return () => {};
   const fd = options.logTo === 'stdout' || options.logTo === 'syslog' ? undefined : openLog(options.logTo);
   const write = (text: string) => {
     if (fd === undefined) process.stdout.write(text);
     else writeSync(fd, text);
   };
-  return (line) => {
+  const always = (line: string) => {
     const d = new Date();
     const p = (n: number) => String(n).padStart(2, '0');
     write(`${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${line}\n`);
   };
+  const from = (least: string) => (LEVELS.indexOf(level) < LEVELS.indexOf(least) ? () => {} : always);
+  return { always, info: from('info'), debug: from('debug') };
 }
 
-/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1). */
-function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>): Promise<number> {
+/** yggdrasil's line for each listener ("TLS listener started on [::1]:7000"), in the engine's order. */
+function listenerLines(node: RunningNode, config: PlanetaryConfig, verb: 'started' | 'stopped'): string[] {
+  const ports = node.listenPorts();
+  return config.Listen.filter((uri) => !unsupportedTransport(uri)).map((uri, i) => {
+    const { scheme, host } = parsePeerUri(uri);
+    return `${scheme.toUpperCase()} listener ${verb} on ${host.includes(':') ? `[${host}]` : host}:${ports[i]}`;
+  });
+}
+
+/** yggdrasil's lines about a started node: its admin socket, listeners and TUN. */
+function startedLines(node: RunningNode, config: PlanetaryConfig): string[] {
+  const admin = node.adminEndpoint;
+  const tun = node.tun();
+  return [
+    ...(admin ? [admin.startsWith('unix://') ? `UNIX admin socket listening on ${admin.slice(7)}` : `TCP admin socket listening on ${admin.slice(6)}`] : []),
+    ...listenerLines(node, config, 'started'),
+    ...(tun.enabled ? [`Interface name: ${tun.name}`, `Interface IPv6: ${node.address}/7`, `Interface MTU: ${tun.mtu}`] : []),
+  ];
+}
+
+/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1), logging the stop as yggdrasil does. */
+function untilStopped(node: RunningNode, config: PlanetaryConfig, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
+  const stopped = listenerLines(node, config, 'stopped');
   return new Promise((resolve) => {
     const stop = (code: number) => () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      void Promise.all([closeMetrics(), node.close()]).then(() => resolve(code));
+      log('Stopping...');
+      void Promise.all([closeMetrics(), node.close()]).then(() => {
+        stopped.forEach(log);
+        log('Stopped');
+        resolve(code);
+      });
     };
     const onSignal = stop(0);
     process.once('SIGINT', onSignal);
@@ -215,7 +255,15 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
   const start = await loadNodeStarter();
   const options: PlanetaryLogOptions = { logLevel: (flags.loglevel as string).toLowerCase(), logTo: flags.logto as string };
   const log = startupLog(options);
-  const node = await start(loaded.config);
+  // Links may come up while the node starts: logged after who we are, as yggdrasil orders them.
+  const early: Array<() => void> = [];
+  let started = false;
+  const linkLog = (event: PlanetaryLinkEvent, detail: string) => {
+    const write = () => (event === 'link-failed' ? log.debug(`Link failed: ${detail}`) : log.info(`${event === 'peer-up' ? 'Connected' : 'Disconnected'} ${detail}`));
+    if (started) write();
+    else early.push(write);
+  };
+  const node = await start(loaded.config, { onLink: linkLog });
   const closeMetrics = await serveNodeMetrics(node).catch(async (err: Error) => {
     await node.close();
     throw new CliError(`planetary: GRIDWIRE_METRICS: ${err.message}`, 2);
@@ -228,14 +276,17 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
       throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
     }
   }
-  node.on('peer-up', (e) => log(`Connected to peer ${e.detail ?? ''}`));
-  node.on('peer-down', (e) => log(`Disconnected from peer ${e.detail ?? ''}`));
-  log(`Build name: gridwire`);
-  log(`Build version: ${packageVersion()}`);
-  log(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
-  log(`Your IPv6 address is ${node.address}`);
-  log(`Your IPv6 subnet is ${node.subnet}`);
-  return untilStopped(node, closeMetrics);
+  // Stoppable before anything is logged: a script that signals on seeing these lines gets a clean exit.
+  const stopped = untilStopped(node, loaded.config, closeMetrics, log.info);
+  log.info(`Build name: gridwire`);
+  log.info(`Build version: ${packageVersion()}`);
+  log.always(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
+  log.always(`Your IPv6 address is ${node.address}`);
+  log.always(`Your IPv6 subnet is ${node.subnet}`);
+  startedLines(node, loaded.config).forEach(log.info);
+  started = true;
+  early.forEach((write) => write());
+  return stopped;
 }
 
 // Opt-in through the environment rather than a flag, so that the flags and -h stay yggdrasil's. Served
@@ -281,7 +332,7 @@ export async function runPlanetary(args: readonly string[], stdin: () => Promise
     return 0;
   }
   let loaded: LoadedPlanetaryConfig;
-  if (flags.autoconf) loaded = { config: generatePlanetaryConfig(), warnings: [] };
+  if (flags.autoconf) loaded = { config: generatePlanetaryConfig(), warnings: [], nulls: new Set() };
   else if (flags.useconf || flags.useconffile !== '') loaded = await loadConfig(flags, stdin);
   else if (flags.genconf) {
     out(`${formatPlanetaryConfig({ ...generatePlanetaryConfig(), AdminListen: '' }, flags.json ? 'json' : 'hjson')}\n`);

@@ -163,6 +163,11 @@ export interface NativePlanetaryPeerRow {
   rxBytes: number;
   txBytes: number;
   uptimeSeconds: number;
+  /** Bytes in the last whole second. */
+  rxRate: number;
+  txRate: number;
+  /** The last SigReq→SigRes round trip in nanoseconds; 0 before the first. */
+  latencyNs: number;
   lastError: string;
   lastErrorAgeSeconds: number;
 }

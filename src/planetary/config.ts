@@ -105,6 +105,8 @@ export interface LoadedPlanetaryConfig {
   readonly config: PlanetaryConfig;
   /** Keys yggdrasil would ignore silently (typos, keys of other versions). */
   readonly warnings: readonly string[];
+  /** The lists and maps given as null (`Peers`, `InterfacePeers.eth0`, …): empty to the node, null in Go's JSON. */
+  readonly nulls: ReadonlySet<string>;
 }
 
 /** Reads config bytes as yggdrasil does: UTF-16 with a byte order mark is accepted, as is a UTF-8 BOM. */
@@ -125,7 +127,14 @@ export function parsePlanetaryConfig(text: string, options: { generateKey?: () =
     if (field === undefined) warnings.push(`unknown config key '${key}' ignored`);
     else fields[field] = value;
   }
-  return { config: decodeFields(fields, options.generateKey ?? generatePlanetaryKey), warnings };
+  return { config: decodeFields(fields, options.generateKey ?? generatePlanetaryKey), warnings, nulls: nullLists(fields) };
+}
+
+// Go decodes a JSON null into a list or map field as nil, which it writes back as null.
+function nullLists(f: Record<string, unknown>): Set<string> {
+  const nulls = new Set<string>(['Peers', 'InterfacePeers', 'Listen', 'MulticastInterfaces', 'AllowedPublicKeys'].filter((k) => f[k] === null));
+  if (isObject(f.InterfacePeers)) for (const [intf, uris] of Object.entries(f.InterfacePeers)) if (uris === null) nulls.add(`InterfacePeers.${intf}`);
+  return nulls;
 }
 
 /** Reads and parses a config file (or any readable path). */
@@ -438,18 +447,19 @@ function multicastStruct(m: MulticastInterfaceConfig): GoStruct {
   ]);
 }
 
-/** The NodeConfig struct's fields in order, `omitempty` ones dropped when empty. */
-function configFields(c: PlanetaryConfig): Array<[(typeof TOP_LEVEL_KEYS)[number], GoValue]> {
+/** The NodeConfig struct's fields in order, `omitempty` ones dropped when empty; `nulls` written as null. */
+function configFields(c: PlanetaryConfig, nulls: ReadonlySet<string>): Array<[(typeof TOP_LEVEL_KEYS)[number], GoValue]> {
+  const or = (key: string, value: GoValue): GoValue => (nulls.has(key) ? null : value);
   const all: Array<[(typeof TOP_LEVEL_KEYS)[number], GoValue | undefined]> = [
     // yggdrasil forgets the inline key when it came from a file, so the output keeps pointing at the file.
     ['PrivateKey', c.PrivateKeyPath ? undefined : formatPlanetaryPrivateKey(c.PrivateKey)],
     ['PrivateKeyPath', c.PrivateKeyPath || undefined],
-    ['Peers', [...c.Peers]],
-    ['InterfacePeers', Object.fromEntries(Object.entries(c.InterfacePeers).map(([k, v]) => [k, [...v]]))],
-    ['Listen', [...c.Listen]],
+    ['Peers', or('Peers', [...c.Peers])],
+    ['InterfacePeers', or('InterfacePeers', Object.fromEntries(Object.entries(c.InterfacePeers).map(([k, v]) => [k, or(`InterfacePeers.${k}`, [...v])])))],
+    ['Listen', or('Listen', [...c.Listen])],
     ['AdminListen', c.AdminListen || undefined],
-    ['MulticastInterfaces', c.MulticastInterfaces.map(multicastStruct)],
-    ['AllowedPublicKeys', [...c.AllowedPublicKeys]],
+    ['MulticastInterfaces', or('MulticastInterfaces', c.MulticastInterfaces.map(multicastStruct))],
+    ['AllowedPublicKeys', or('AllowedPublicKeys', [...c.AllowedPublicKeys])],
     ['IfName', c.IfName],
     ['IfMTU', c.IfMTU],
     ['LogLookups', c.LogLookups || undefined],
@@ -462,12 +472,12 @@ function configFields(c: PlanetaryConfig): Array<[(typeof TOP_LEVEL_KEYS)[number
 /**
  * The config as yggdrasil prints it (`-genconf`, `-normaliseconf`): Go's indented JSON, or commented
  * HJSON. No trailing newline (the CLI prints a line). Callers clear AdminListen as yggdrasil does.
+ * `nulls` (LoadedPlanetaryConfig's) are the lists and maps Go's JSON writes as null.
  */
-export function formatPlanetaryConfig(config: PlanetaryConfig, format: 'json' | 'hjson'): string {
-  const fields = configFields(config);
-  if (format === 'json') return goJson(goStruct(fields));
-  // hjson-go writes a nil map as {} where Go's json writes null.
-  const hjsonFields: HjsonField[] = fields.map(([key, value]) => ({
+export function formatPlanetaryConfig(config: PlanetaryConfig, format: 'json' | 'hjson', nulls: ReadonlySet<string> = new Set()): string {
+  if (format === 'json') return goJson(goStruct(configFields(config, nulls)));
+  // hjson-go writes nil lists as [] and a nil map as {} where Go's json writes null.
+  const hjsonFields: HjsonField[] = configFields(config, new Set()).map(([key, value]) => ({
     key,
     value: key === 'NodeInfo' && value === null ? {} : value,
     comment: COMMENTS[key],

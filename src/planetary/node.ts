@@ -88,10 +88,10 @@ const peerOf = (p: NativePlanetaryPeerRow): PlanetaryPeer => ({
   cost: p.cost,
   bytesReceived: p.rxBytes,
   bytesSent: p.txBytes,
-  rateReceived: 0,
-  rateSent: 0,
+  rateReceived: p.rxRate,
+  rateSent: p.txRate,
   uptimeSeconds: p.uptimeSeconds,
-  latencyNs: 0,
+  latencyNs: p.latencyNs,
   ...(p.lastError && { lastError: { message: p.lastError, agoNs: p.lastErrorAgeSeconds * 1e9 } }),
 });
 
@@ -108,12 +108,22 @@ const sessionOf = (s: NativeRow<'sessions'>): PlanetarySession => ({
   uptimeSeconds: s.uptimeSeconds,
 });
 
+export type PlanetaryLinkEvent = 'peer-up' | 'peer-down' | 'link-failed';
+
 export interface PlanetaryNodeOptions {
   /** Serve the admin socket on config.AdminListen (default true). */
   admin?: boolean;
+  /**
+   * Told of every link going up or down, and of those that failed before coming up (detail `<URI>: <reason>`),
+   * the first ones too (they may come before start() resolves).
+   */
+  onLink?: (event: PlanetaryLinkEvent, detail: string) => void;
 }
 
-/** Events: 'peer-up' and 'peer-down' (detail: key and URI, or the reason), 'interface-gone'. */
+/**
+ * Events: 'peer-up' and 'peer-down' of a link (detail: yggdrasil's log text, `outbound: <address>@<remote>,
+ * source <local>`), 'link-failed' for one that never came up (`<URI>: <reason>`), 'interface-gone'.
+ */
 export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   readonly publicKey: Uint8Array;
   readonly address: string;
@@ -132,6 +142,8 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
 
   static async start(config: PlanetaryConfig, options: PlanetaryNodeOptions = {}): Promise<PlanetaryNode> {
     const node = new PlanetaryNode(config);
+    const { onLink } = options;
+    if (onLink) for (const event of ['peer-up', 'peer-down', 'link-failed'] as const) node.on(event, (e: { detail?: string }) => onLink(event, e.detail ?? ''));
     try {
       await node.open(options);
     } catch (err) {
@@ -163,6 +175,11 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     if (options.admin !== false && c.AdminListen && c.AdminListen !== 'none') {
       this.admin = await startAdminServer(c.AdminListen, this);
     }
+  }
+
+  /** Where the admin socket listens (`unix:///path` or `tcp://host:port`); undefined when it does not. */
+  get adminEndpoint(): string | undefined {
+    return this.admin?.endpoint;
   }
 
   /** The TCP/TLS ports the listeners got (a `:0` listener gets one from the kernel). */

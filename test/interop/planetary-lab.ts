@@ -124,6 +124,8 @@ export interface PeerRow {
   cost?: number;
   bytes_recvd?: number;
   bytes_sent?: number;
+  rate_recvd?: number;
+  rate_sent?: number;
   uptime?: number;
   latency?: number;
   last_error?: string;

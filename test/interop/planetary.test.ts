@@ -164,8 +164,32 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
         assert.equal(gRow.address, y.address, `gridwire shows yggdrasil's address\n${dump}`);
         // The real node names the transport it really used (tls:// only if the TLS handshake happened).
         assert.ok(yRow.remote.startsWith(`${c.scheme}://`), `yggdrasil's remote ${yRow.remote} is ${c.scheme}://\n${dump}`);
+        // Both log the link in yggdrasil's words: "Connected outbound: <address>@<remote>, source <local>".
+        for (const [me, other, row] of [[g, y, gRow], [y, g, yRow]] as const) {
+          const line = `Connected ${row.inbound ? 'inbound' : 'outbound'}: ${other.address}@10\\.78\\.1\\.\\d:\\d+, source 10\\.78\\.1\\.\\d:\\d+\n`;
+          assert.match(me.proc.stdout, new RegExp(`^\\d{4}/\\d\\d/\\d\\d \\d\\d:\\d\\d:\\d\\d ${line}`, 'm'), `${me.label}'s log\n${dump}`);
+          const tun = `Interface name: ${me.ifname}\n[^]*Interface IPv6: ${me.address}/7\n[^]*Interface MTU: 65535\n`;
+          assert.match(me.proc.stdout, new RegExp(tun), `${me.label}'s log names its TUN\n${dump}`);
+        }
         await expectPing(undefined, g, y, 5);
         await expectPing(undefined, y, g, 5);
+        // Both fill getPeers' latency (the link's SigReq round trip, ns) and, while echoes flow, the
+        // bytes of the last second (yggdrasilctl's RTT, Down and Up columns).
+        const echoes = pingExact(g, y.address, 30);
+        const busy = async (n: PNode, key: string) => {
+          for (let i = 0; i < 40; i++) {
+            const row = peerRow(await n.peers(), key);
+            if ((row?.rate_recvd ?? 0) > 0 && (row?.rate_sent ?? 0) > 0) return row;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          return peerRow(await n.peers(), key);
+        };
+        const [gBusy, yBusy] = await Promise.all([busy(g, y.key), busy(y, g.key)]);
+        await echoes;
+        for (const [impl, row] of [['gridwire', gBusy], ['yggdrasil', yBusy]] as const) {
+          assert.ok((row?.latency ?? 0) > 0, `${impl} shows the link's latency: ${JSON.stringify(row)}`);
+          assert.ok((row?.rate_recvd ?? 0) > 0 && (row?.rate_sent ?? 0) > 0, `${impl} shows rates while echoes flow: ${JSON.stringify(row)}`);
+        }
         const sessions = await y.sessions();
         assert.ok(
           sessions.some((s) => s.key === g.key && s.bytes_recvd > 0 && s.bytes_sent > 0),
@@ -191,7 +215,7 @@ describe('gridwire ↔ yggdrasil 0.5.12, one link', { timeout: 120_000 }, () => 
       // Dialed after the drop: a new outbound link needs no privilege.
       await g.ctl('addPeer', `uri=${uri}`);
       await Promise.all([g.waitPeers([y.key]), y.waitPeers([g.key])]);
-      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`Your public key is ${g.key}\n[^]*Connected to peer ${y.key}`), 'logged after the drop');
+      assert.match(readFileSync(logFile, 'utf8'), new RegExp(`Your public key is ${g.key}\n[^]*Connected outbound: ${y.address}@`), 'logged after the drop');
       await Net.of(lab, g, y).waitTree(10_000, undefined, 2000);
       await expectPing(undefined, g, y, 3);
       await expectPing(undefined, y, g, 3);
@@ -275,6 +299,12 @@ describe('InterfacePeers and addPeer interface=: the source interface decides wh
         await waitUpRows(yb.key, 2);
         const again = await d.ctlText('addPeer', `uri=${URI}`, 'interface=ea');
         assert.match(again.stdout + again.stderr, /peer is already configured/, 'adding (URI, ea) twice');
+        // A refused dial's last_error is in Go's words, as yggdrasil 0.5.12 (run first) shows it.
+        const REFUSED = 'tcp://10.79.0.2:7999';
+        await d.ctl('addPeer', `uri=${REFUSED}`);
+        const refusedRow = async () => (await d.peers()).find((r) => r.remote === REFUSED && r.last_error);
+        await lab.waitFor(async () => (await refusedRow()) !== undefined, 10_000, `${d.label}: a last_error for ${REFUSED}`);
+        assert.equal((await refusedRow())!.last_error, 'dial tcp 10.79.0.2:7999: connect: connection refused', await d.describe());
       } finally {
         await d.stop();
       }

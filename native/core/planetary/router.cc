@@ -171,6 +171,7 @@ const char* Router::on_sig_res(Link& link, const uint8_t* body, size_t len) {
   uint64_t rtt = now_ - link.req_sent;
   link.lag = link.has_lag ? link.lag / 8 * 7 + std::min(rtt, 2 * link.lag) / 8 : 2 * rtt;
   link.has_lag = true;
+  link.rtt = rtt;
   if (!peer.has_res) peer.res = res, peer.has_res = true;
   return nullptr;
 }
@@ -573,7 +574,7 @@ std::vector<RouterPeerInfo> Router::peers() const {
   for (const auto& [id, link] : links_) {
     const Peer& peer = peers_.at(link.peer);
     const Tree::Coords& c = tree_.coords(link.peer);
-    out.push_back({id, link.peer, peer.port, link.priority, link_cost(link), peer.on_tree, c.root, c.path});
+    out.push_back({id, link.peer, peer.port, link.priority, link_cost(link), link.rtt, peer.on_tree, c.root, c.path});
   }
   return out;
 }

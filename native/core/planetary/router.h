@@ -66,6 +66,7 @@ struct RouterPeerInfo {
   uint64_t port = 0;
   uint8_t priority = 0;
   uint64_t cost = 0;  // whole milliseconds, ≥ 1 (getPeers "cost")
+  uint64_t latency = 0;  // the last SigReq→SigRes round trip, ns; 0 before the first (getPeers "latency")
   bool on_tree = false;
   Key root{};
   Path coords;
@@ -112,6 +113,7 @@ class Router {
     uint8_t priority = 0;
     uint64_t order = 0;  // connection order: lower is older
     uint64_t lag = 0;    // smoothed SigReq→SigRes time, ns
+    uint64_t rtt = 0;    // the last one
     bool has_lag = false;
     uint64_t req_sent = 0;
   };

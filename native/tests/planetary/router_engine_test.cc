@@ -132,3 +132,20 @@ TEST(router_lookup_by_address_partial_key) {
   net.pump();
   CHECK_EQ(net.type_count[kFramePathLookup], lookups);
 }
+
+TEST(router_peer_latency_is_the_sigreq_round_trip) {
+  // Node 0's SigReq is answered 5 ms after it was sent: getPeers' latency is that round trip, and the
+  // cost is the first lag, twice the round trip, in whole milliseconds (yggdrasil 0.5.12 shows 1.70ms, 3).
+  SimNet net(2, 24);
+  LinkId la = net.next_link++, lb = net.next_link++;
+  net.ends[la] = {0, lb};
+  net.ends[lb] = {1, la};
+  net.r(0).add_link(la, net.key(1), 0, net.now, *net.nodes[0]);
+  net.r(1).add_link(lb, net.key(0), 0, net.now, *net.nodes[1]);
+  net.now += 5'300'000;
+  net.pump();
+  auto peers = net.r(0).peers();
+  CHECK_EQ(peers.size(), 1u);
+  CHECK_EQ(peers[0].latency, uint64_t{5'300'000});
+  CHECK_EQ(peers[0].cost, 10u);
+}
