@@ -2,7 +2,6 @@
 #include "planetary_engine.h"
 
 #include <arpa/inet.h>
-#include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -39,27 +38,17 @@ constexpr size_t kDirectWriteMin = 16 * 1024;
 constexpr int kTunReadsPerWake = 64;
 constexpr size_t kMaxBacklog = 4 << 20;
 
+// Go's text of a TCP address, which Endpoint::format matches: a link-local zone is the interface's name
+// (its number once the interface is gone), [fe80::1%eth0]:5000.
 std::string format(const io::Endpoint& e) {
   char buf[io::Endpoint::kMaxText];
   return e.format(buf, sizeof buf) ? std::string(buf) : std::string("?");
 }
 
-// Go's text of a TCP address: a link-local zone is the interface's name (its number once the
-// interface is gone), [fe80::1%eth0]:5000.
-std::string go_host_port(const io::Endpoint& e) {
-  std::string text = format(e);
-  size_t pct = text.find('%');
-  if (pct == std::string::npos) return text;
-  char name[IF_NAMESIZE];
-  unsigned index = e.addr.in6.sin6_scope_id;
-  std::string zone = if_indextoname(index, name) ? name : std::to_string(index);
-  return text.substr(0, pct + 1) + zone + text.substr(text.find(']', pct));
-}
-
 // yggdrasil names an inbound link by Go's URL of the remote address, the zone escaped:
 // tls://[fe80::1%25eth0]:5000.
 std::string url_host(const io::Endpoint& e) {
-  std::string text = go_host_port(e);
+  std::string text = format(e);
   size_t pct = text.find('%');
   return pct == std::string::npos ? text : text.insert(pct + 1, "25");
 }
@@ -78,7 +67,7 @@ std::string link_log_text(int fd, bool inbound, const Key& peer) {
   planetary::Address a = planetary::address_for_key(peer);
   char addr[INET6_ADDRSTRLEN];
   inet_ntop(AF_INET6, a.data(), addr, sizeof addr);
-  return std::string(inbound ? "inbound: " : "outbound: ") + addr + "@" + go_host_port(r) + ", source " + go_host_port(l);
+  return std::string(inbound ? "inbound: " : "outbound: ") + addr + "@" + format(r) + ", source " + format(l);
 }
 
 // yggdrasil 0.5.12's words for a failed dial: its own for a source interface it cannot dial from,
@@ -91,7 +80,7 @@ std::string dial_error(const PlanetaryLinkSpec& spec, int err) {
   if (!spec.sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
   std::string text = std::strerror(-err);
   text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return "dial tcp " + go_host_port(spec.endpoint) + ": connect: " + text;
+  return "dial tcp " + format(spec.endpoint) + ": connect: " + text;
 }
 
 }  // namespace
@@ -654,7 +643,7 @@ void PlanetaryEngine::run_timers() {
   for (auto& [id, c] : conns_) {
     if (c->dead) continue;
     if (c->connecting && now_ >= c->connect_deadline) {
-      kill(*c, "dial tcp " + go_host_port(c->spec.endpoint) + ": i/o timeout");
+      kill(*c, "dial tcp " + format(c->spec.endpoint) + ": i/o timeout");
       continue;
     }
     if (c->link_started) c->link.tick(now_, *c);
