@@ -203,6 +203,14 @@ describe('planetary admin socket: framing as Go decodes it', () => {
     });
   }
 
+  test('a request nested thousands of levels deep is refused, and the server goes on answering', async () => {
+    await withServer(new FakeState(), async (server) => {
+      const deep = `{"request":"list","arguments":{"a":${'['.repeat(6000)}${']'.repeat(6000)}}}`;
+      assert.match(await exchange(server.endpoint, deep), /"error": "Failed to find request"/);
+      assert.match(await exchange(server.endpoint, '{"request":"getTun"}'), /"status": "success"/);
+    });
+  });
+
   test('a request split across writes, and a TCP endpoint', async () => {
     await withServer(
       new FakeState(),

@@ -4,7 +4,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { addressForKey, subnetForKey } from '../keys/index.js';
-import { goJson, goStruct, type GoStruct, type GoValue } from './hjson.js';
+import { goJson, goStruct, MAX_NESTING, nesting, type GoStruct, type GoValue } from './hjson.js';
 import { parsePeerUri } from './uri.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -466,11 +466,14 @@ export function scanJsonValue(buffer: string, ended: boolean): Scan {
   if (!JSON_START.test(buffer[start]!)) return 'invalid';
   const end = valueEnd(buffer, start, ended);
   if (end === undefined) return ended ? 'invalid' : 'incomplete';
+  let value: unknown;
   try {
-    return { value: JSON.parse(buffer.slice(start, end)), rest: buffer.slice(end) };
+    value = JSON.parse(buffer.slice(start, end));
   } catch {
     return 'invalid';
   }
+  // Echoing a request back recurses once per level: a deep enough one would overflow the stack.
+  return nesting(value) > MAX_NESTING ? 'invalid' : { value, rest: buffer.slice(end) };
 }
 
 function valueEnd(s: string, start: number, ended: boolean): number | undefined {
@@ -529,14 +532,16 @@ function serveConnection(socket: Socket, dispatcher: AdminDispatcher): void {
       busy = false;
     }
   };
+  // Whatever goes wrong with one connection ends that connection, never the node.
+  const serve = () => pump().catch(() => socket.destroy());
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
     buffer += chunk;
-    void pump();
+    void serve();
   });
   socket.on('end', () => {
     ended = true;
-    void pump();
+    void serve();
   });
   socket.on('error', () => socket.destroy());
 }

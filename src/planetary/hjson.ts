@@ -15,9 +15,10 @@ export function goStruct(entries: ReadonlyArray<readonly [string, GoValue | unde
   return new Map(entries.filter((e): e is [string, GoValue] => e[1] !== undefined));
 }
 
-// The writers below recurse once per level and overflow the stack at a few thousand levels (the
-// parser somewhat later); no real config comes near this, so deeper text is refused up front.
-const MAX_NESTING = 1000;
+// The writers below (and the admin socket's echo of a request) recurse once per level and overflow the
+// stack at a few thousand levels (the parser somewhat later); no real config or request comes near
+// this, so deeper text is refused up front.
+export const MAX_NESTING = 1000;
 const tooDeep = () => new Error(`nested more than ${MAX_NESTING} levels deep`);
 
 /** Parses HJSON (JSON is HJSON); an empty or blank text is an empty object, as yggdrasil treats it. */
@@ -34,7 +35,7 @@ export function parseHjson(text: string): unknown {
 }
 
 /** How many arrays and objects deep a parsed value goes, without recursing. */
-function nesting(root: unknown): number {
+export function nesting(root: unknown): number {
   let max = 0;
   const stack: Array<[unknown, number]> = [[root, 0]];
   for (let top = stack.pop(); top; top = stack.pop()) {

@@ -10,6 +10,7 @@ import { numericEndpoint } from '../net/endpoint.js';
 import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativePlanetaryPeerRow, type NativePlanetarySnapshot, type NativeProtoKind } from '../native/binding.js';
 import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryPath, type PlanetaryPeer, type PlanetarySelf, type PlanetarySession, type PlanetaryState, type PlanetaryTreeEntry } from './admin.js';
 import { DEFAULT_IF_MTU, type PlanetaryConfig } from './config.js';
+import { MAX_NESTING, nesting } from './hjson.js';
 import { Multicast } from './multicast.js';
 import { parsePeerUri, unsupportedTransport, type PeerUri } from './uri.js';
 
@@ -24,6 +25,13 @@ const MIN_TUN_MTU = 1280;
 const tunMtu = (mtu: number) => Math.min(Math.max(mtu, MIN_TUN_MTU), DEFAULT_IF_MTU);
 
 const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
+
+/** A remote node's JSON answer: one nested deeper than the admin socket can echo is refused, not echoed. */
+function remoteJson(data: Buffer): unknown {
+  const value = JSON.parse(data.toString('utf8'));
+  if (nesting(value) > MAX_NESTING) throw new AdminError(`the remote answer is nested more than ${MAX_NESTING} levels deep`);
+  return value;
+}
 
 // An IPv6 zone must reach the kernel as an interface index.
 function zoneIndex(zone: string): string {
@@ -239,11 +247,11 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
   }
 
   async nodeInfo(publicKey: Uint8Array): Promise<unknown> {
-    return JSON.parse((await this.ask(publicKey, 'nodeinfo')).toString('utf8'));
+    return remoteJson(await this.ask(publicKey, 'nodeinfo'));
   }
 
   async debugRemote(request: DebugRemoteRequest, publicKey: Uint8Array): Promise<unknown> {
-    if (request === 'getSelf') return JSON.parse((await this.ask(publicKey, 'getself')).toString('utf8'));
+    if (request === 'getSelf') return remoteJson(await this.ask(publicKey, 'getself'));
     const data = await this.ask(publicKey, request === 'getPeers' ? 'getpeers' : 'gettree');
     const keys: string[] = [];
     for (let i = 0; i + 32 <= data.length; i += 32) keys.push(data.subarray(i, i + 32).toString('hex'));
