@@ -12,6 +12,7 @@ test('demo: a bad or missing --duration is named as such, before anything is set
     [['--duration'], /^gridwire: demo: --duration needs a whole number of seconds\n/],
     [['--duration', 'abc'], /^gridwire: demo: --duration needs a whole number of seconds, not 'abc'\n/],
     [['--duration', '-1'], /^gridwire: demo: --duration needs a whole number of seconds, not '-1'\n/],
+    [['--duration', '3000000'], /^gridwire: demo: --duration is at most 3600 seconds, not 3000000\n/],
     [['--bogus'], /^gridwire: demo: unknown argument '--bogus'\n/],
   ];
   for (const [args, message] of cases) {

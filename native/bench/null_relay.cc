@@ -245,7 +245,11 @@ int main(int argc, char** argv) {
     int n = poller.wait(ev, 2, -1);
     if (n < 0) return fail("epoll wait", -n);
     for (int i = 0; i < n; i++) {
-      if (ev[i].data.u64 == kTunToken) tun_to_link(tun.fd(), link, buf);
+      if (ev[i].data.u64 == kTunToken) {
+        tun_to_link(tun.fd(), link, buf);
+        // A bridge's far TUN holds the kernel's answer once the write returns, as the near one does in to_tun.
+        if (link.tun) link.receive(to_tun);
+      }
       if (ev[i].data.u64 == kLinkToken && !link.receive(to_tun)) return fail("link", ECONNRESET);
     }
   }

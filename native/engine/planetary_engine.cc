@@ -55,6 +55,11 @@ std::string url_host(const io::Endpoint& e) {
 
 std::string hex(const Key& k) { return to_hex(k.data(), k.size()); }
 
+// yggdrasil's "Disconnected" line names the error unless the link just ended (EOF, closed by either side).
+bool closed_cleanly(const std::string& reason) {
+  return reason == "closed by peer" || reason == "link closed" || reason == "peer removed";
+}
+
 // yggdrasil's log text for a link that came up: "outbound: 201:…@10.0.0.2:7000, source 10.0.0.1:50644".
 std::string link_log_text(int fd, bool inbound, const Key& peer) {
   sockaddr_storage remote{}, local{};
@@ -70,6 +75,9 @@ std::string link_log_text(int fd, bool inbound, const Key& peer) {
   return std::string(inbound ? "inbound: " : "outbound: ") + addr + "@" + format(r) + ", source " + format(l);
 }
 
+// How Go's net.Dial starts its error text: "dial tcp 10.0.0.2:7000: ".
+std::string dialing(const io::Endpoint& e) { return "dial tcp " + format(e) + ": "; }
+
 // yggdrasil 0.5.12's words for a failed dial: its own for a source interface it cannot dial from,
 // else Go's net.OpError, "dial tcp 10.0.0.1:7000: connect: connection refused" (Go's errno texts are
 // the C library's, lower-cased).
@@ -80,7 +88,7 @@ std::string dial_error(const PlanetaryLinkSpec& spec, int err) {
   if (!spec.sintf.empty() && err == -EADDRNOTAVAIL) return "no suitable source address found on interface " + q;
   std::string text = std::strerror(-err);
   text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
-  return "dial tcp " + format(spec.endpoint) + ": connect: " + text;
+  return dialing(spec.endpoint) + "connect: " + text;
 }
 
 }  // namespace
@@ -606,7 +614,7 @@ void PlanetaryEngine::sweep() {
       continue;
     }
     if (c.is_up) router_->remove_link(c.id, now_, *router_sink_);
-    if (c.is_up) post("peer-down", c.log_text);
+    if (c.is_up) post("peer-down", c.log_text + (closed_cleanly(c.reason) ? "" : "; error: " + c.reason));
     else post("link-failed", c.name() + ": " + c.reason);
     if (c.dialer) {
       Dialer& d = *c.dialer;
@@ -643,7 +651,7 @@ void PlanetaryEngine::run_timers() {
   for (auto& [id, c] : conns_) {
     if (c->dead) continue;
     if (c->connecting && now_ >= c->connect_deadline) {
-      kill(*c, "dial tcp " + format(c->spec.endpoint) + ": i/o timeout");
+      kill(*c, dialing(c->spec.endpoint) + "i/o timeout");
       continue;
     }
     if (c->link_started) c->link.tick(now_, *c);

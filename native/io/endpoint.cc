@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
@@ -20,14 +21,15 @@ bool parse_port(const char* text, uint16_t* port) {
   return true;
 }
 
-// A scope is an interface index or, as wg(8) sends it (getnameinfo), an interface name.
+// A scope is an interface index or, as wg(8) sends it (getnameinfo), an interface name — which may
+// itself start with a digit (6in4), so only all digits make an index.
 bool parse_scope(const char* text, uint32_t* scope) {
   if (*text == '\0') return false;
-  char* end = nullptr;
-  const unsigned long v = std::strtoul(text, &end, 10);
-  if (*text >= '0' && *text <= '9') {
+  if (std::strspn(text, "0123456789") == std::strlen(text)) {
+    errno = 0;
+    const unsigned long v = std::strtoul(text, nullptr, 10);
     *scope = static_cast<uint32_t>(v);
-    return *end == '\0' && v <= UINT32_MAX;
+    return errno == 0 && v <= UINT32_MAX;
   }
   *scope = if_nametoindex(text);
   return *scope != 0;

@@ -270,10 +270,12 @@ async function stopNodes(lab: Lab): Promise<void> {
 }
 
 const USAGE = 'usage: gridwire demo [--keep] [--duration SECONDS] | --clean';
+const MAX_SECONDS = 3600; // the run's timers take milliseconds as a 32-bit count; an hour is plenty for a demo
 
 function duration(value: string | undefined): number {
   if (value === undefined) throw new CliError(`demo: --duration needs a whole number of seconds\n${USAGE}`);
   if (!/^\d+$/.test(value)) throw new CliError(`demo: --duration needs a whole number of seconds, not '${value}'\n${USAGE}`);
+  if (Number(value) > MAX_SECONDS) throw new CliError(`demo: --duration is at most ${MAX_SECONDS} seconds, not ${value}\n${USAGE}`);
   return Math.max(1, Number(value));
 }
 

@@ -95,6 +95,7 @@ async function bringUp(ifname: string, conf: WgQuickConf, change: DeviceChange, 
     for (const addr of conf.interface.addresses) await step(['ip', family(addr), 'address', 'add', addr, 'dev', ifname]);
     await step(['ip', 'link', 'set', 'mtu', String(conf.interface.mtu ?? DEFAULT_MTU), 'up', 'dev', ifname]);
     for (const prefix of routes) await addRoute(ifname, prefix, conf.interface.table, step);
+    signal.throwIfAborted(); // a signal during the last step still takes the interface down
   } catch (err) {
     await deleteInterface(ifname).catch((e: Error) => process.stderr.write(`gridwire: up: cleanup: ${e.message}\n`));
     throw err;

@@ -9,7 +9,7 @@ import { addressForKey, planetaryPublicKey, subnetForKey } from '../keys/index.j
 import { numericEndpoint } from '../net/endpoint.js';
 import { native, type NativePlanetaryEngine, type NativePlanetaryLinkSpec, type NativePlanetaryPeerRow, type NativePlanetarySnapshot, type NativeProtoKind } from '../native/binding.js';
 import { startAdminServer, AdminError, type AdminServer, type DebugRemoteRequest, type PlanetaryPath, type PlanetaryPeer, type PlanetarySelf, type PlanetarySession, type PlanetaryState, type PlanetaryTreeEntry } from './admin.js';
-import { DEFAULT_IF_MTU, type PlanetaryConfig } from './config.js';
+import type { PlanetaryConfig } from './config.js';
 import { MAX_NESTING, nesting } from './hjson.js';
 import { Multicast } from './multicast.js';
 import { parsePeerUri, unsupportedTransport, type PeerUri } from './uri.js';
@@ -22,7 +22,8 @@ const REMOTE_TIMEOUT_MS = 10_000;
 // yggdrasil accepts any IfMTU in the config and clamps it to what a TUN supports when it starts
 // (tun.getSupportedMTU), so an out-of-range value must not stop a drop-in from starting.
 const MIN_TUN_MTU = 1280;
-const tunMtu = (mtu: number) => Math.min(Math.max(mtu, MIN_TUN_MTU), DEFAULT_IF_MTU);
+const MAX_TUN_MTU = 65535;
+const tunMtu = (mtu: number) => Math.min(Math.max(mtu, MIN_TUN_MTU), MAX_TUN_MTU);
 
 const hexBytes = (hex: string) => Uint8Array.from(Buffer.from(hex, 'hex'));
 

@@ -239,6 +239,19 @@ TEST(tun_open_sets_name_mtu_up) {
   pool.drain(b);
 }
 
+TEST(endpoint_zone_names_may_start_with_a_digit) {
+  if (!need_netns()) return;
+  // Linux allows an interface called 6in4; only a zone of all digits is an index.
+  Tun tun;
+  TunConfig cfg;
+  cfg.name = "6gwzone";
+  CHECK(tun.open(cfg) == 0);
+  Endpoint e;
+  CHECK(Endpoint::parse("[fe80::1%6gwzone]:1", &e) && e.addr.in6.sin6_scope_id != 0);
+  char text[Endpoint::kMaxText];
+  CHECK(e.format(text, sizeof text) && std::strcmp(text, "[fe80::1%6gwzone]:1") == 0);
+}
+
 TEST(tun_name_too_long_is_refused_not_truncated) {
   if (!need_netns()) return;
   // IFNAMSIZ is 16 with the NUL: a longer name used to be cut to 15 characters silently, so the
