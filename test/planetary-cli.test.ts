@@ -162,12 +162,14 @@ async function runUntil(argv: string[], config: string, ready: RegExp): Promise<
 describe('gridwire planetary vs yggdrasil 0.5.12, running', () => {
   test('logs its admin socket, listeners and shutdown in yggdrasil\'s words', async (t) => {
     if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    // A 0.0.0.0 wildcard is dual-stack in Go: yggdrasil logs it as [::].
+    const LISTEN = ['tcp://127.0.0.1:0', 'tls://[::1]:0', 'tcp://[::1]:0', 'tcp://0.0.0.0:0', 'tls://0.0.0.0:0', 'tcp://[::]:0'];
     const log = async (argv: string[], name: string) => {
       const sock = join(dir, `${name}.sock`);
       const config = file(`${name}-run.conf`, JSON.stringify({
-        PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: `unix://${sock}`, Listen: ['tcp://127.0.0.1:0', 'tls://[::1]:0'],
+        PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: `unix://${sock}`, Listen: LISTEN,
       }));
-      const r = await runUntil(argv, config, /^(?=[^]*admin socket listening)(?=[^]*TCP listener started)(?=[^]*TLS listener started)/);
+      const r = await runUntil(argv, config, new RegExp(`^(?=[^]*admin socket listening)(?=(?:[^]*listener started){${LISTEN.length}})`));
       // Build lines name each implementation; ports are the kernel's; yggdrasil's start lines come in any order.
       const lines = r.lines.filter((l) => !l.startsWith('Build ')).map((l) => l.replace(sock, 'SOCK').replace(/:\d+$/, ':PORT'));
       return { code: r.code, lines: lines.sort() };

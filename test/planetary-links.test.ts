@@ -18,12 +18,12 @@ interface Outcome {
 }
 
 // Connects, sends GARBAGE the moment the transport is up, and collects everything until the node closes.
-function garbageClient(port: number, tls: boolean): Promise<Outcome> {
+function garbageClient(port: number, tls: boolean, host = '127.0.0.1'): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket: Socket = tls
-      ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => socket.write(GARBAGE))
-      : tcpConnect({ host: '127.0.0.1', port }, () => socket.write(GARBAGE));
+      ? tlsConnect({ host, port, rejectUnauthorized: false }, () => socket.write(GARBAGE))
+      : tcpConnect({ host, port }, () => socket.write(GARBAGE));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`the node kept the connection open for 5 s after garbage (${Buffer.concat(chunks).length} bytes received)`));
@@ -68,6 +68,32 @@ describe('a peer that sends garbage at once still receives the whole preamble', 
         else assert.ok(received.subarray(0, want).includes(Buffer.from(node.publicKey)), 'the preamble carries the node key');
       }
       assert.deepEqual(short, [], `connections closed without the whole 123-byte preamble:\n${short.join('\n')}`);
+    });
+  }
+});
+
+describe('a 0.0.0.0 listener is dual-stack, as yggdrasil\'s (Go listens on [::])', () => {
+  let node: PlanetaryNode;
+  before(async () => {
+    const config = { ...generatePlanetaryConfig(), IfName: 'none', AdminListen: 'none', MulticastInterfaces: [] };
+    node = await PlanetaryNode.start({ ...config, Listen: ['tcp://0.0.0.0:0', 'tls://0.0.0.0:0'] }, { admin: false });
+  });
+  after(() => node?.close());
+
+  test('each listener reports its URI and the address it is bound to', () => {
+    const ports = node.listenPorts();
+    assert.deepEqual(node.listenerAddresses(), [
+      { uri: 'tcp://0.0.0.0:0', address: `[::]:${ports[0]}` },
+      { uri: 'tls://0.0.0.0:0', address: `[::]:${ports[1]}` },
+    ]);
+  });
+
+  for (const [i, scheme] of ['tcp', 'tls'].entries()) {
+    test(`${scheme}://0.0.0.0:0 takes IPv6 and IPv4 clients`, async () => {
+      for (const host of ['::1', '127.0.0.1']) {
+        const { received, how } = await garbageClient(node.listenPorts()[i]!, scheme === 'tls', host);
+        assert.ok(preambleLength(received) === 123 && received.length >= 123, `${host}: ${received.length} bytes (${how})`);
+      }
     });
   }
 });

@@ -229,9 +229,15 @@ class PlanetaryWrap : public Napi::ObjectWrap<PlanetaryWrap> {
       sessions.Set(i, r);
     }
     o.Set("sessions", sessions);
-    Napi::Array ports = Napi::Array::New(env, s.listen_ports.size());
-    for (uint32_t i = 0; i < s.listen_ports.size(); i++) ports.Set(i, s.listen_ports[i]);
-    o.Set("listenPorts", ports);
+    Napi::Array listeners = Napi::Array::New(env, s.listeners.size());
+    for (uint32_t i = 0; i < s.listeners.size(); i++) {
+      Napi::Object r = Napi::Object::New(env);
+      r.Set("uri", s.listeners[i].uri);
+      r.Set("address", s.listeners[i].address);
+      r.Set("port", s.listeners[i].port);
+      listeners.Set(i, r);
+    }
+    o.Set("listeners", listeners);
     o.Set("tunName", s.tun_name);
     return o;
   }

@@ -460,9 +460,10 @@ PlanetaryEngine::Conn* PlanetaryEngine::add_conn(int fd, bool inbound, const Pla
 int PlanetaryEngine::open_listener(const PlanetaryLinkSpec& spec, uint16_t* port) {
   Listener l;
   l.spec = spec;
-  l.fd = io::tcp_listen(spec.endpoint, 64, &l.port);
+  l.fd = io::tcp_listen(spec.endpoint, 64, nullptr);
   if (l.fd < 0) return l.fd;
-  if (port) *port = l.port;
+  l.bound = io::local_endpoint(l.fd);
+  if (port) *port = l.bound.port();
   auto slot = std::find_if(listeners_.begin(), listeners_.end(), [](const Listener& x) { return x.fd < 0; });
   size_t index = static_cast<size_t>(slot - listeners_.begin());
   epoll_event lev{EPOLLIN, {.u64 = kTokenListener | index}};
@@ -477,6 +478,7 @@ void PlanetaryEngine::accept_on(Listener& l) {
     io::Endpoint peer;
     int fd = io::tcp_accept(l.fd, &peer);
     if (fd < 0) return;
+    peer.normalize();  // an IPv4 peer of a dual-stack listener, named as Go names it
     Conn* c = add_conn(fd, true, l.spec, nullptr);
     c->remote = url_host(peer);
     if (!c->tls) start_link(*c);
@@ -679,7 +681,7 @@ PlanetarySnapshot PlanetaryEngine::snapshot() {
     s.paths = router_->paths();
     sessions_->snapshot(now_, &s.sessions);
     for (const Listener& l : listeners_)
-      if (l.fd >= 0) s.listen_ports.push_back(l.port);
+      if (l.fd >= 0) s.listeners.push_back({l.spec.uri, format(l.bound), l.bound.port()});
     if (tun_.fd() >= 0) s.tun_name = tun_.name();
     std::map<LinkId, planetary::RouterPeerInfo> routed;
     for (const auto& p : router_->peers()) routed[p.link] = p;

@@ -61,6 +61,13 @@ struct PlanetaryOptions {
   std::function<void(const std::string& type, const std::string& detail)> on_event;
 };
 
+// A running listener: its URI as configured and the address it is bound to ("[::]:34685").
+struct PlanetaryListenerRow {
+  std::string uri;
+  std::string address;
+  uint16_t port = 0;
+};
+
 struct PlanetaryPeerRow {
   std::string uri;     // configured URI, or the remote address for inbound links
   std::string remote;  // ip:port
@@ -84,7 +91,7 @@ struct PlanetarySnapshot {
   std::vector<planetary::RouterTreeEntry> tree;
   std::vector<planetary::RouterPathEntry> paths;
   std::vector<planetary::SessionStats> sessions;
-  std::vector<uint16_t> listen_ports;
+  std::vector<PlanetaryListenerRow> listeners;
   std::string tun_name;  // the kernel's name for the TUN ("" without one)
 };
 
@@ -127,7 +134,7 @@ class PlanetaryEngine {
   };
   struct Listener {
     int fd = -1;  // -1: a stopped listener's slot, kept so that the epoll tokens of the others stay valid
-    uint16_t port = 0;
+    io::Endpoint bound;
     PlanetaryLinkSpec spec;
   };
   class RouterGlue;

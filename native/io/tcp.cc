@@ -32,11 +32,24 @@ int fail_close(int fd) {
   return err;
 }
 
-uint16_t local_port(int fd) {
-  Endpoint ep;
-  socklen_t len = sizeof ep.addr;
-  if (getsockname(fd, &ep.addr.sa, &len) != 0) return 0;
-  return ep.port();
+int listen_on(const Endpoint& at, int backlog) {
+  int fd = socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) return -errno;
+  if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0) return fail_close(fd);
+  if (at.family() == AF_INET6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) != 0) return fail_close(fd);
+  if (bind(fd, &at.addr.sa, at.socklen()) != 0 || listen(fd, backlog) != 0) return fail_close(fd);
+  return fd;
+}
+
+// Go listens on [::] for a 0.0.0.0 wildcard when the system has IPv4-mapped addresses, so that IPv6
+// peers reach the listener too; false for any other address.
+bool dual_stack_wildcard(const Endpoint& at, Endpoint* any6) {
+  if (at.family() != AF_INET || at.addr.in4.sin_addr.s_addr != htonl(INADDR_ANY)) return false;
+  *any6 = Endpoint{};
+  any6->addr.in6.sin6_family = AF_INET6;
+  any6->addr.in6.sin6_port = at.addr.in4.sin_port;
+  any6->addr.in6.sin6_addr = in6addr_any;
+  return true;
 }
 
 enum class Scope { kGlobal, kLinkLocal, kOther };
@@ -86,13 +99,19 @@ int source_on_device(const char* device, Endpoint* to, Endpoint* source) {
 
 }  // namespace
 
+Endpoint local_endpoint(int fd) {
+  Endpoint ep;
+  socklen_t len = sizeof ep.addr;
+  if (getsockname(fd, &ep.addr.sa, &len) != 0) return Endpoint{};
+  return ep;
+}
+
 int tcp_listen(const Endpoint& at, int backlog, uint16_t* bound_port) {
-  int fd = socket(at.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) return -errno;
-  if (set_int(fd, SOL_SOCKET, SO_REUSEADDR, 1) != 0) return fail_close(fd);
-  if (at.family() == AF_INET6 && set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) != 0) return fail_close(fd);
-  if (bind(fd, &at.addr.sa, at.socklen()) != 0 || listen(fd, backlog) != 0) return fail_close(fd);
-  if (bound_port) *bound_port = local_port(fd);
+  Endpoint any6;
+  int fd = dual_stack_wildcard(at, &any6) ? listen_on(any6, backlog) : -EAFNOSUPPORT;
+  // Without IPv6 (disabled in the kernel or this namespace) the wildcard stays IPv4, as in Go.
+  if (fd == -EAFNOSUPPORT || fd == -EADDRNOTAVAIL) fd = listen_on(at, backlog);
+  if (fd >= 0 && bound_port) *bound_port = local_endpoint(fd).port();
   return fd;
 }
 

@@ -16,9 +16,11 @@
 namespace gw::io {
 
 // Listens on `at` (port 0 = the kernel picks; the port actually bound goes to *bound_port when
-// non-null). IPv6 listeners are dual-stack like Go's, so "[::]:p" also takes IPv4. Returns the
-// nonblocking fd or -errno.
+// non-null). IPv6 listeners are dual-stack like Go's, so "[::]:p" also takes IPv4, and, as in Go,
+// "0.0.0.0:p" listens on "[::]:p" when the system has IPv6. Returns the nonblocking fd or -errno.
 int tcp_listen(const Endpoint& at, int backlog, uint16_t* bound_port);
+// The socket's own address (getsockname), or an empty Endpoint when it has none.
+Endpoint local_endpoint(int fd);
 // One pending connection as a nonblocking TCP_NODELAY fd (peer address to *peer when non-null), or
 // -EAGAIN when none is waiting, or another -errno.
 int tcp_accept(int listen_fd, Endpoint* peer);

@@ -18,9 +18,9 @@ import {
 } from '../planetary/config.js';
 import { openSync, readFileSync, writeSync } from 'node:fs';
 import { dropPrivileges, lookupCredentials, type Credentials } from '../planetary/privileges.js';
-import type { PlanetaryLinkEvent, PlanetaryNode } from '../planetary/node.js';
+import type { PlanetaryLinkEvent, PlanetaryListener, PlanetaryNode } from '../planetary/node.js';
 import type { PlanetaryTun } from '../planetary/admin.js';
-import { parsePeerUri, unsupportedTransport } from '../planetary/uri.js';
+import { parsePeerUri } from '../planetary/uri.js';
 import { CliError, type Command } from './command.js';
 
 interface FlagSpec {
@@ -148,7 +148,7 @@ interface RunningNode {
   readonly address: string;
   readonly subnet: string;
   readonly adminEndpoint: string | undefined;
-  listenPorts(): number[];
+  listenerAddresses(): PlanetaryListener[];
   tun(): PlanetaryTun;
   once(event: 'interface-gone', listener: () => void): unknown;
   close(): Promise<void>;
@@ -201,28 +201,24 @@ function startupLog(options: PlanetaryLogOptions): NodeLog {
 }
 
 /** yggdrasil's line for each listener ("TLS listener started on [::1]:7000"), in the engine's order. */
-function listenerLines(node: RunningNode, config: PlanetaryConfig, verb: 'started' | 'stopped'): string[] {
-  const ports = node.listenPorts();
-  return config.Listen.filter((uri) => !unsupportedTransport(uri)).map((uri, i) => {
-    const { scheme, host } = parsePeerUri(uri);
-    return `${scheme.toUpperCase()} listener ${verb} on ${host.includes(':') ? `[${host}]` : host}:${ports[i]}`;
-  });
+function listenerLines(node: RunningNode, verb: 'started' | 'stopped'): string[] {
+  return node.listenerAddresses().map(({ uri, address }) => `${parsePeerUri(uri).scheme.toUpperCase()} listener ${verb} on ${address}`);
 }
 
 /** yggdrasil's lines about a started node: its admin socket, listeners and TUN. */
-function startedLines(node: RunningNode, config: PlanetaryConfig): string[] {
+function startedLines(node: RunningNode): string[] {
   const admin = node.adminEndpoint;
   const tun = node.tun();
   return [
     ...(admin ? [admin.startsWith('unix://') ? `UNIX admin socket listening on ${admin.slice(7)}` : `TCP admin socket listening on ${admin.slice(6)}`] : []),
-    ...listenerLines(node, config, 'started'),
+    ...listenerLines(node, 'started'),
     ...(tun.enabled ? [`Interface name: ${tun.name}`, `Interface IPv6: ${node.address}/7`, `Interface MTU: ${tun.mtu}`] : []),
   ];
 }
 
 /** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1), logging the stop as yggdrasil does. */
-function untilStopped(node: RunningNode, config: PlanetaryConfig, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
-  const stopped = listenerLines(node, config, 'stopped');
+function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
+  const stopped = listenerLines(node, 'stopped');
   return new Promise((resolve) => {
     const stop = (code: number) => () => {
       process.off('SIGINT', onSignal);
@@ -277,13 +273,13 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
     }
   }
   // Stoppable before anything is logged: a script that signals on seeing these lines gets a clean exit.
-  const stopped = untilStopped(node, loaded.config, closeMetrics, log.info);
+  const stopped = untilStopped(node, closeMetrics, log.info);
   log.info(`Build name: gridwire`);
   log.info(`Build version: ${packageVersion()}`);
   log.always(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
   log.always(`Your IPv6 address is ${node.address}`);
   log.always(`Your IPv6 subnet is ${node.subnet}`);
-  startedLines(node, loaded.config).forEach(log.info);
+  startedLines(node).forEach(log.info);
   started = true;
   early.forEach((write) => write());
   return stopped;

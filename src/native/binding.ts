@@ -180,7 +180,8 @@ export interface NativePlanetarySnapshot {
   tree: Array<{ key: string; parent: string; seq: number }>;
   paths: Array<{ key: string; path: number[]; seq: number }>;
   sessions: Array<{ key: string; rxBytes: number; txBytes: number; uptimeSeconds: number }>;
-  listenPorts: number[];
+  /** Running listeners in the engine's order, each with the address it is bound to ("[::]:34685"). */
+  listeners: Array<{ uri: string; address: string; port: number }>;
   tunName: string;
 }
 

@@ -117,6 +117,12 @@ const sessionOf = (s: NativeRow<'sessions'>): PlanetarySession => ({
   uptimeSeconds: s.uptimeSeconds,
 });
 
+/** A running listener: its URI as configured and the address it is bound to, as Go prints it ("[::]:34685"). */
+export interface PlanetaryListener {
+  uri: string;
+  address: string;
+}
+
 export type PlanetaryLinkEvent = 'peer-up' | 'peer-down' | 'link-failed';
 
 export interface PlanetaryNodeOptions {
@@ -191,9 +197,14 @@ export class PlanetaryNode extends EventEmitter implements PlanetaryState {
     return this.admin?.endpoint;
   }
 
+  /** The running TCP/TLS listeners: each one's URI as configured and the address it is bound to. */
+  listenerAddresses(): PlanetaryListener[] {
+    return this.live().snapshot().listeners.map(({ uri, address }) => ({ uri, address }));
+  }
+
   /** The TCP/TLS ports the listeners got (a `:0` listener gets one from the kernel). */
   listenPorts(): number[] {
-    return this.live().snapshot().listenPorts;
+    return this.live().snapshot().listeners.map((l) => l.port);
   }
 
   // --- PlanetaryState, for the admin socket and embedders ---
