@@ -229,6 +229,26 @@ describe('gridwire planetary on its own', () => {
     ]);
   });
 
+  test('a SIGINT or SIGTERM while the node starts takes it down: exit 0, no admin socket file left', async () => {
+    for (const [round, signal] of (['SIGINT', 'SIGTERM', 'SIGINT'] as const).entries()) {
+      const sock = join(dir, `starting-${round}.sock`);
+      const conf = file('starting.conf', JSON.stringify({
+        PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: `unix://${sock}`, Listen: ['tcp://127.0.0.1:0'],
+      }));
+      // The metrics server starts after the node: a longer window between the admin socket and a started node.
+      const env = { ...process.env, GRIDWIRE_METRICS: '127.0.0.1:0' };
+      const child = spawn(process.execPath, [CLI, 'planetary', '-useconffile', conf], { stdio: 'ignore', env });
+      const exited = new Promise((r) => child.once('exit', (code, sig) => r(code ?? sig)));
+      // The admin socket opens inside start(): signalled the moment it appears, the node is still starting.
+      // Busy-waiting, as a timer would let it finish starting first.
+      const deadline = Date.now() + 20_000;
+      while (!existsSync(sock) && Date.now() < deadline);
+      child.kill(signal);
+      assert.equal(await exited, 0, `${signal}, round ${round}`);
+      assert.ok(!existsSync(sock), `${signal}, round ${round}: ${sock} left behind`);
+    }
+  });
+
   test('an IfMTU outside 1280..65535 is clamped as yggdrasil does, not a crash', async () => {
     for (const mtu of [100, 99_999_999_999]) {
       await startAndStop(file('mtu.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [], IfMTU: mtu })));

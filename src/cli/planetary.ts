@@ -216,13 +216,46 @@ function startedLines(node: RunningNode): string[] {
   ];
 }
 
-/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1), logging the stop as yggdrasil does. */
-function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
-  const stopped = listenerLines(node, 'stopped');
-  return new Promise((resolve) => {
-    const stop = (code: number) => () => {
+/** SIGINT/SIGTERM, caught from before the node starts: one that arrives while it starts takes it down cleanly. */
+interface StopSignals {
+  readonly requested: () => boolean;
+  /** Calls `fn` on the first signal (at once if one came already). */
+  readonly onStop: (fn: () => void) => void;
+  readonly release: () => void;
+}
+
+function catchStopSignals(): StopSignals {
+  let requested = false;
+  let onStop = () => {};
+  // Kept until the command ends: a second signal while the node closes must not kill it midway.
+  const onSignal = () => {
+    if (requested) return;
+    requested = true;
+    onStop();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    requested: () => requested,
+    onStop: (fn) => {
+      onStop = fn;
+      if (requested) fn();
+    },
+    release: () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1), logging the stop as yggdrasil does. */
+function untilStopped(node: RunningNode, signals: StopSignals, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
+  const stopped = listenerLines(node, 'stopped');
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (code: number) => () => {
+      if (stopping) return;
+      stopping = true;
       log('Stopping...');
       void Promise.all([closeMetrics(), node.close()]).then(() => {
         stopped.forEach(log);
@@ -230,9 +263,7 @@ function untilStopped(node: RunningNode, closeMetrics: () => Promise<void>, log:
         resolve(code);
       });
     };
-    const onSignal = stop(0);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    signals.onStop(stop(0));
     node.once('interface-gone', stop(1));
   });
 }
@@ -259,30 +290,45 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
     if (started) write();
     else early.push(write);
   };
-  const node = await start(loaded.config, { onLink: linkLog });
+  const signals = catchStopSignals();
+  try {
+    const node = await start(loaded.config, { onLink: linkLog });
+    const closeMetrics = await serveAndDropPrivileges(node, credentials, flags.user as string);
+    if (signals.requested()) {
+      // Signalled while starting: down again, the admin socket file removed, before logging anything.
+      await Promise.all([closeMetrics(), node.close()]);
+      return 0;
+    }
+    // Stoppable before anything is logged: a script that signals on seeing these lines gets a clean exit.
+    const stopped = untilStopped(node, signals, closeMetrics, log.info);
+    log.info(`Build name: gridwire`);
+    log.info(`Build version: ${packageVersion()}`);
+    log.always(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
+    log.always(`Your IPv6 address is ${node.address}`);
+    log.always(`Your IPv6 subnet is ${node.subnet}`);
+    startedLines(node).forEach(log.info);
+    started = true;
+    early.forEach((write) => write());
+    return await stopped;
+  } finally {
+    signals.release();
+  }
+}
+
+/** The started node's metrics server (when asked for), then -user's privileges dropped; closes the node on failure. */
+async function serveAndDropPrivileges(node: RunningNode, credentials: Credentials | undefined, user: string): Promise<() => Promise<void>> {
   const closeMetrics = await serveNodeMetrics(node).catch(async (err: Error) => {
     await node.close();
     throw new CliError(`planetary: GRIDWIRE_METRICS: ${err.message}`, 2);
   });
-  if (credentials) {
-    try {
-      dropPrivileges(credentials);
-    } catch (err) {
-      await Promise.all([closeMetrics(), node.close()]);
-      throw new CliError(`planetary: -user ${flags.user as string}: ${(err as Error).message}`, 2);
-    }
+  if (!credentials) return closeMetrics;
+  try {
+    dropPrivileges(credentials);
+  } catch (err) {
+    await Promise.all([closeMetrics(), node.close()]);
+    throw new CliError(`planetary: -user ${user}: ${(err as Error).message}`, 2);
   }
-  // Stoppable before anything is logged: a script that signals on seeing these lines gets a clean exit.
-  const stopped = untilStopped(node, closeMetrics, log.info);
-  log.info(`Build name: gridwire`);
-  log.info(`Build version: ${packageVersion()}`);
-  log.always(`Your public key is ${Buffer.from(node.publicKey).toString('hex')}`);
-  log.always(`Your IPv6 address is ${node.address}`);
-  log.always(`Your IPv6 subnet is ${node.subnet}`);
-  startedLines(node).forEach(log.info);
-  started = true;
-  early.forEach((write) => write());
-  return stopped;
+  return closeMetrics;
 }
 
 // Opt-in through the environment rather than a flag, so that the flags and -h stay yggdrasil's. Served
