@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { packageRoot } from '../src/package-root.js';
-import { peerPath, requirePeer } from './lib/netns.js';
+import { peerPath, requirePeer, withLab } from './lib/netns.js';
 
 const CLI = join(packageRoot(), 'dist', 'cli.js');
 const CONFIGS = join(packageRoot(), '..', 'shared', 'specs', 'yggdrasil-0.5-vectors', 'configs');
@@ -249,10 +249,27 @@ describe('gridwire planetary on its own', () => {
     }
   });
 
-  test('an IfMTU outside 1280..65535 is clamped as yggdrasil does, not a crash', async () => {
-    for (const mtu of [100, 99_999_999_999]) {
-      await startAndStop(file('mtu.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', AdminListen: 'none', MulticastInterfaces: [], IfMTU: mtu })));
-    }
+  // yggdrasil 0.5.12 sets a low IfMTU as is and panics when the kernel then refuses the link an IPv6
+  // address; gridwire raises it to IPv6's minimum instead.
+  test('an IfMTU above 65535 is clamped as yggdrasil does; one below 1280 is raised to 1280, not a crash', async (t) => {
+    if (!requirePeer(t, 'yggdrasil-0.5')) return;
+    await withLab(t, async (lab) => {
+      await lab.addNamespace('mtu');
+      const cases = [[100, 1280, ['gridwire']], [99_999_999_999, 65535, ['gridwire', 'yggdrasil']]] as const;
+      for (const [mtu, clamped, who] of cases) {
+        const conf = file('mtu.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'gwmtu0', AdminListen: 'none', MulticastInterfaces: [], IfMTU: mtu }));
+        for (const name of who) {
+          const argv = name === 'yggdrasil' ? [peerPath('yggdrasil-0.5')] : [process.execPath, CLI, 'planetary'];
+          const node = lab.spawn('mtu', [...argv, '-useconffile', conf]);
+          const [, logged] = await node.waitForOutput(/Interface MTU: (\d+)/, 20_000);
+          const link = await lab.exec('mtu', ['ip', '-o', 'link', 'show', 'dev', 'gwmtu0']);
+          const stopped = await node.kill();
+          assert.equal(Number(logged), clamped, `${name}, IfMTU ${mtu}: logged`);
+          assert.match(link.stdout, new RegExp(` mtu ${clamped} `), `${name}, IfMTU ${mtu}: the kernel's`);
+          assert.equal(stopped.code, 0, stopped.stderr);
+        }
+      }
+    });
   });
 
   test('-user with an unknown user or group: a clear error and exit 2 (yggdrasil: a panic, also exit 2)', (t) => {

@@ -2,6 +2,7 @@
 // decoding rules (case-insensitive keys, defaults, typed errors naming the key) and the writers.
 // Byte-for-byte comparisons with the real yggdrasil binary are in planetary-cli.test.ts.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,10 +20,11 @@ import {
   PlanetaryConfigError,
   type PlanetaryConfig,
 } from '../src/planetary/config.js';
-import { goJson } from '../src/planetary/hjson.js';
+import { goJson, nesting, parseHjson } from '../src/planetary/hjson.js';
 import { parseGoDuration, parsePeerUri } from '../src/planetary/uri.js';
 
 const VECTORS = join(packageRoot(), '..', 'shared', 'specs', 'yggdrasil-0.5-vectors');
+const CLI = join(packageRoot(), 'dist', 'cli.js');
 const KEY_A =
   '2516d8874235dd57e9de280e303b8da367581eeffd895c54d0bc7b9bc1a410fd2daf1d88b955c76ebae83f22170729c530e5ad379509a554f1d06cbdf0dcfacb';
 
@@ -105,6 +107,21 @@ describe('planetary config: decoding as Go does', () => {
     const fine = parsePlanetaryConfig(nested(500)).config;
     assert.doesNotThrow(() => formatPlanetaryConfig(fine, 'hjson'));
     assert.doesNotThrow(() => formatPlanetaryConfig(fine, 'json'));
+  });
+
+  test('the nesting limit is exactly 1000 levels: 1000 are written back by -normaliseconf, 1001 refused', () => {
+    // The outer object and NodeInfo are two of the levels.
+    const nested = (levels: number) => `{"PrivateKey": "${KEY_A}", "NodeInfo": {"a": ${'['.repeat(levels - 2)}${']'.repeat(levels - 2)}}}`;
+    const normalise = (text: string, json: boolean) =>
+      spawnSync(process.execPath, [CLI, 'planetary', '-useconf', '-normaliseconf', ...(json ? ['-json'] : [])], { input: text, encoding: 'utf8', timeout: 20_000, maxBuffer: 64 << 20 });
+    for (const json of [false, true]) {
+      const ok = normalise(nested(1000), json);
+      assert.equal(ok.status, 0, ok.stderr);
+      assert.equal(nesting(parseHjson(ok.stdout)), 1000, 'written back whole');
+      const refused = normalise(nested(1001), json);
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, /nested more than 1000 levels deep/);
+    }
   });
 
   test('unknown keys are ignored with a warning', () => {
