@@ -478,7 +478,6 @@ void PlanetaryEngine::accept_on(Listener& l) {
     io::Endpoint peer;
     int fd = io::tcp_accept(l.fd, &peer);
     if (fd < 0) return;
-    peer.normalize();  // an IPv4 peer of a dual-stack listener, named as Go names it
     Conn* c = add_conn(fd, true, l.spec, nullptr);
     c->remote = url_host(peer);
     if (!c->tls) start_link(*c);
