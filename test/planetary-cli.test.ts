@@ -191,8 +191,10 @@ describe('gridwire planetary vs yggdrasil 0.5.12, running', () => {
     const config = file('quiet.conf', JSON.stringify({ PrivateKey: KEY_A, IfName: 'none', MulticastInterfaces: [], AdminListen: 'none', Listen: ['tcp://127.0.0.1:0'] }));
     const quiet = (argv: string[]) => runUntil([...argv, '-loglevel', 'error'], config, /Your IPv6 subnet is .*\n/);
     const [real, ours] = [await quiet([peerPath('yggdrasil-0.5')]), await quiet([process.execPath, CLI, 'planetary'])];
-    assert.deepEqual(ours.lines, real.lines);
-    assert.equal(real.lines.length, 3, real.lines.join('\n'));
+    // yggdrasil's TUN writer sometimes loses a race with its own shutdown and says so at error level.
+    const identity = real.lines.filter((l) => !l.startsWith('Exiting TUN writer due to core read error'));
+    assert.deepEqual(ours.lines, identity);
+    assert.equal(identity.length, 3, real.lines.join('\n'));
   });
 });
 
