@@ -22,6 +22,7 @@ import type { PlanetaryLinkEvent, PlanetaryListener, PlanetaryNode } from '../pl
 import type { PlanetaryTun } from '../planetary/admin.js';
 import { parsePeerUri } from '../planetary/uri.js';
 import { CliError, type Command } from './command.js';
+import { catchStopSignals, onAbort, type StopSignals } from './stop-signals.js';
 
 interface FlagSpec {
   readonly name: string;
@@ -216,38 +217,6 @@ function startedLines(node: RunningNode): string[] {
   ];
 }
 
-/** SIGINT/SIGTERM, caught from before the node starts: one that arrives while it starts takes it down cleanly. */
-interface StopSignals {
-  readonly requested: () => boolean;
-  /** Calls `fn` on the first signal (at once if one came already). */
-  readonly onStop: (fn: () => void) => void;
-  readonly release: () => void;
-}
-
-function catchStopSignals(): StopSignals {
-  let requested = false;
-  let onStop = () => {};
-  // Kept until the command ends: a second signal while the node closes must not kill it midway.
-  const onSignal = () => {
-    if (requested) return;
-    requested = true;
-    onStop();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    requested: () => requested,
-    onStop: (fn) => {
-      onStop = fn;
-      if (requested) fn();
-    },
-    release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
-}
-
 /** Runs until SIGINT/SIGTERM (exit 0) or until the TUN interface disappears (exit 1), logging the stop as yggdrasil does. */
 function untilStopped(node: RunningNode, signals: StopSignals, closeMetrics: () => Promise<void>, log: (line: string) => void): Promise<number> {
   const stopped = listenerLines(node, 'stopped');
@@ -263,7 +232,7 @@ function untilStopped(node: RunningNode, signals: StopSignals, closeMetrics: () 
         resolve(code);
       });
     };
-    signals.onStop(stop(0));
+    onAbort(signals.signal, stop(0));
     node.once('interface-gone', stop(1));
   });
 }
@@ -290,11 +259,11 @@ async function runNode(flags: Flags, loaded: LoadedPlanetaryConfig): Promise<num
     if (started) write();
     else early.push(write);
   };
-  const signals = catchStopSignals();
+  const signals = catchStopSignals('planetary'); // caught from before the node starts
   try {
     const node = await start(loaded.config, { onLink: linkLog });
     const closeMetrics = await serveAndDropPrivileges(node, credentials, flags.user as string);
-    if (signals.requested()) {
+    if (signals.signal.aborted) {
       // Signalled while starting: down again, the admin socket file removed, before logging anything.
       await Promise.all([closeMetrics(), node.close()]);
       return 0;

@@ -5,11 +5,12 @@
 import { spawn } from 'node:child_process';
 import { fstatSync, openSync, closeSync, readSync, unlinkSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { constants as osConstants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 import { CliError, type Command } from './command.js';
+import { catchStopSignals } from './stop-signals.js';
 import { deleteInterface } from './down.js';
 import { exec, run } from '../net/exec.js';
 import { formatPrefix } from '../net/prefix.js';
@@ -73,13 +74,11 @@ async function configure(ifname: string, change: DeviceChange): Promise<void> {
  * deletes the interface instead of the signal killing us and leaving it half up.
  */
 async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const stop = (name: NodeJS.Signals) => controller.abort(new CliError(`up: interrupted by ${name}`, 128 + osConstants.signals[name]));
-  process.on('SIGINT', stop).on('SIGTERM', stop);
+  const stops = catchStopSignals('up');
   try {
-    return await work(controller.signal);
+    return await work(stops.signal);
   } finally {
-    process.off('SIGINT', stop).off('SIGTERM', stop);
+    stops.release();
   }
 }
 
